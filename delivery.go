@@ -2,6 +2,7 @@ package hookd
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -161,4 +162,43 @@ type DeliveryService interface {
 
 	// QueueStats reports the queue at now, across tenants.
 	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
+}
+
+// SendTest publishes a realistic sample of the first event w subscribes to
+// (accounts.added for "*") to w alone, waits until its first attempt is
+// recorded or ctx ends, and returns the delivery as it then stands. The
+// ordinary worker makes the attempt, so a test send is signed, limited and
+// recorded like any other delivery.
+func SendTest(ctx context.Context, es EventService, ds DeliveryService, w *Webhook, now time.Time) (*Delivery, error) {
+	t := "accounts.added"
+	if len(w.Events) > 0 && w.Events[0] != Wildcard {
+		t = w.Events[0]
+	}
+	e, err := SampleEvent(t, now)
+	if err != nil {
+		return nil, err
+	}
+	e.ID, e.TenantID, e.CreatedAt, e.Webhooks = NewID(), w.TenantID, Truncate(now), []string{w.ID}
+	if _, err := PublishEvent(ctx, es, e); err != nil {
+		return nil, fmt.Errorf("publish test event: %w", err)
+	}
+	var last *Delivery
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		ds, _, err := ds.FindDeliveries(ctx, DeliveryFilter{TenantID: w.TenantID, WebhookID: w.ID, EventID: e.ID, Page: Page{Limit: 1}})
+		if err != nil {
+			return nil, fmt.Errorf("find test delivery: %w", err)
+		}
+		if len(ds) == 0 {
+			return nil, Errorf(ECONFLICT, "The webhook is disabled or does not subscribe to %s; nothing was sent.", t)
+		}
+		last = ds[0]
+		if last.AttemptCount > 0 {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, nil
+		case <-time.After(wait):
+		}
+	}
 }

@@ -319,3 +319,20 @@ type WebhookService interface {
 	// does not exist.
 	DeleteWebhook(ctx context.Context, tenantID, id string) error
 }
+
+// DefaultRotationGrace is how long the previous secret keeps signing after
+// a rotation.
+const DefaultRotationGrace = 24 * time.Hour
+
+// RotateSecret returns the update that gives w a new random secret
+// ("whsec_"-less hex, 32 bytes) and keeps the current one signing until
+// now+grace. A webhook without a secret just gets one.
+func RotateSecret(w *Webhook, now time.Time, grace time.Duration) (WebhookUpdate, string) {
+	secret := RandomToken(32)
+	upd := WebhookUpdate{Secret: &secret}
+	if w.Secret != "" {
+		prev, until := w.Secret, Truncate(now.Add(grace))
+		upd.PreviousSecret, upd.PreviousSecretExpiresAt = &prev, &until
+	}
+	return upd, secret
+}
