@@ -1,0 +1,309 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// DRF's messages for fields of the wrong shape.
+const (
+	msgRequired = "This field is required."
+	msgNull     = "This field may not be null."
+	msgString   = "Not a valid string."
+	msgInteger  = "A valid integer is required."
+	msgDateTime = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z], YYYY-MM-DD."
+)
+
+// readBody reads the request body, at most MaxBodySize bytes, and checks
+// that a non-empty one is declared JSON.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := hookd.Errorf(hookd.ETOOLARGE, "Request body too large (limit 1 MiB).")
+	if r.ContentLength > MaxBodySize {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge
+	} else if err != nil {
+		return nil, hookd.Errorf(hookd.EINVALID, "Could not read the request body.")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if !isJSONMediaType(ct) {
+		return nil, hookd.Errorf(hookd.EUNSUPPORTED, "Unsupported media type %q in request.", ct)
+	}
+	return data, nil
+}
+
+// isJSONMediaType reports whether ct is application/json or a +json type,
+// with any parameters.
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// object is a decoded JSON object body, its members still raw.
+type object map[string]json.RawMessage
+
+// readObject reads the request body as a JSON object. An empty body is an
+// empty object.
+func readObject(w http.ResponseWriter, r *http.Request) (object, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(data)
+}
+
+// decodeObject parses data as a JSON object; empty data is an empty object.
+func decodeObject(data []byte) (object, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return object{}, nil
+	}
+	var raw json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, parseError(err)
+	}
+	if k := kind(raw); k != "dict" {
+		return nil, &hookd.Error{Code: hookd.EINVALID, Message: "Invalid data.", Fields: map[string][]string{
+			hookd.NonFieldErrors: {fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", k)},
+		}}
+	}
+	var o object
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, parseError(err)
+	}
+	return o, nil
+}
+
+func parseError(err error) error {
+	msg := err.Error()
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	msg = strings.TrimPrefix(msg, "json: ")
+	return hookd.Errorf(hookd.EINVALID, "JSON parse error - %s", msg)
+}
+
+// kind names a JSON value's type as Python (and so DRF's messages) would:
+// "dict", "list", "str", "int", "float", "bool" or "NoneType".
+func kind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "NoneType"
+	}
+	switch raw[0] {
+	case '{':
+		return "dict"
+	case '[':
+		return "list"
+	case '"':
+		return "str"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "NoneType"
+	}
+	if bytes.ContainsAny(raw, ".eE") {
+		return "float"
+	}
+	return "int"
+}
+
+// state says what a request body held for one field.
+type state int
+
+const (
+	absent  state = iota // not in the body
+	null                 // null
+	set                  // a valid value
+	invalid              // a value of the wrong type, recorded in the FieldErrors
+)
+
+// str decodes the string member name. Numbers are taken as their literal
+// text, as DRF's CharField does.
+func (o object) str(fe *hookd.FieldErrors, name string) (string, state) {
+	raw, ok := o[name]
+	if !ok {
+		return "", absent
+	}
+	switch kind(raw) {
+	case "NoneType":
+		return "", null
+	case "str":
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			fe.Add(name, msgString)
+			return "", invalid
+		}
+		return s, set
+	case "int", "float":
+		return string(bytes.TrimSpace(raw)), set
+	}
+	fe.Add(name, msgString)
+	return "", invalid
+}
+
+// requiredStr decodes a required, non-null string member.
+func (o object) requiredStr(fe *hookd.FieldErrors, name string) string {
+	s, st := o.str(fe, name)
+	o.require(fe, name, st)
+	return s
+}
+
+// require records the messages for a required field that is absent or null.
+func (o object) require(fe *hookd.FieldErrors, name string, st state) {
+	switch st {
+	case absent:
+		fe.Add(name, msgRequired)
+	case null:
+		fe.Add(name, msgNull)
+	}
+}
+
+// events decodes an event list: a list of strings, or the string "*"
+// meaning ["*"].
+func (o object) events(fe *hookd.FieldErrors, name string) ([]string, state) {
+	raw, ok := o[name]
+	if !ok {
+		return nil, absent
+	}
+	switch k := kind(raw); k {
+	case "NoneType":
+		return nil, null
+	case "str":
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil && s == hookd.Wildcard {
+			return []string{hookd.Wildcard}, set
+		}
+		fe.Add(name, `Expected a list of items but got type "str".`)
+		return nil, invalid
+	case "list":
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			fe.Add(name, `Expected a list of items but got type "list".`)
+			return nil, invalid
+		}
+		list := make([]string, 0, len(items))
+		for _, item := range items {
+			var s string
+			if kind(item) != "str" || json.Unmarshal(item, &s) != nil {
+				fe.Add(name, msgString)
+				return nil, invalid
+			}
+			list = append(list, s)
+		}
+		return list, set
+	default:
+		fe.Add(name, fmt.Sprintf("Expected a list of items but got type %q.", k))
+		return nil, invalid
+	}
+}
+
+// config decodes a webhook config object: include_resource (boolean) and
+// days_synced (integer); other keys are refused.
+func (o object) config(fe *hookd.FieldErrors, name string) (hookd.WebhookConfig, state) {
+	var c hookd.WebhookConfig
+	raw, ok := o[name]
+	if !ok {
+		return c, absent
+	}
+	switch k := kind(raw); k {
+	case "NoneType":
+		return c, null
+	case "dict":
+	default:
+		fe.Add(name, fmt.Sprintf("Expected a dictionary of items but got type %q.", k))
+		return c, invalid
+	}
+	var m object
+	if err := json.Unmarshal(raw, &m); err != nil {
+		fe.Add(name, `Expected a dictionary of items but got type "dict".`)
+		return c, invalid
+	}
+	st := set
+	for key, v := range m {
+		switch key {
+		case "include_resource":
+			var b bool
+			if kind(v) != "bool" || json.Unmarshal(v, &b) != nil {
+				fe.Add(name, "include_resource must be a boolean.")
+				st = invalid
+				continue
+			}
+			c.IncludeResource = &b
+		case "days_synced":
+			n, ok := jsonInt(v)
+			if !ok {
+				fe.Add(name, fmt.Sprintf("days_synced must be an integer from 1 to %d.", hookd.MaxDaysSynced))
+				st = invalid
+				continue
+			}
+			c.DaysSynced = &n
+		default:
+			fe.Add(name, fmt.Sprintf("Unknown config key %q; allowed: include_resource, days_synced.", key))
+			st = invalid
+		}
+	}
+	return c, st
+}
+
+// jsonInt returns raw as an int when it is a JSON number with no fractional
+// part that fits in 32 bits.
+func jsonInt(raw json.RawMessage) (int, bool) {
+	switch kind(raw) {
+	case "int":
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 32)
+		return int(n), err == nil
+	case "float":
+		f, err := strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
+		if err != nil || f != float64(int32(f)) {
+			return 0, false
+		}
+		return int(f), true
+	}
+	return 0, false
+}
+
+// parseTime parses an ISO 8601 date-time or date. A date-time without a
+// zone is UTC. A date alone is the start of that day (UTC), or, with
+// endOfDay, its last microsecond. A space stands for "+", which an
+// unescaped query string turns offsets into.
+func parseTime(s string, endOfDay bool) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 64 {
+		return time.Time{}, false
+	}
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		if endOfDay {
+			d = d.Add(24*time.Hour - time.Microsecond)
+		}
+		return d, true
+	}
+	if i := strings.LastIndexByte(s, ' '); i > 10 {
+		s = s[:i] + "+" + s[i+1:]
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04Z07:00", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return hookd.Truncate(t), true
+		}
+	}
+	return time.Time{}, false
+}
