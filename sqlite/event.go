@@ -1,0 +1,179 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hookd/hookd"
+)
+
+// EventService records published events and fans them out.
+type EventService struct {
+	db *DB
+}
+
+var _ hookd.EventService = (*EventService)(nil)
+
+// NewEventService returns the event service on db.
+func NewEventService(db *DB) *EventService {
+	return &EventService{db: db}
+}
+
+// PublishEvents records events and their deliveries in one transaction of
+// the group commit.
+func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event) ([]hookd.PublishResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	results := make([]hookd.PublishResult, len(events))
+	err := s.db.write(ctx, func(tx *Tx) error {
+		// Subscribers per tenant and type, read once per call.
+		subscribers := make(map[[2]string][]string)
+		for i, e := range events {
+			r, err := publish(tx, e, subscribers)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			results[i] = r
+			if r.Deliveries > 0 && !r.Duplicate {
+				tx.wake = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish events: %w", err)
+	}
+	return results, nil
+}
+
+func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.PublishResult, error) {
+	if e.IdempotencyKey != "" {
+		r := hookd.PublishResult{Duplicate: true}
+		err := tx.queryRow(`SELECT id, deliveries FROM events WHERE tenant_id = ? AND idempotency_key = ?`,
+			e.TenantID, e.IdempotencyKey).Scan(&r.EventID, &r.Deliveries)
+		if err == nil {
+			return r, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return r, err
+		}
+	}
+
+	key := [2]string{e.TenantID, e.Type}
+	ids, ok := subscribers[key]
+	if !ok {
+		var err error
+		if ids, err = findSubscribers(tx, e.TenantID, e.Type); err != nil {
+			return hookd.PublishResult{}, err
+		}
+		subscribers[key] = ids
+	}
+	if e.Webhooks != nil {
+		var narrowed []string
+		for _, id := range ids {
+			for _, w := range e.Webhooks {
+				if id == w {
+					narrowed = append(narrowed, id)
+					break
+				}
+			}
+		}
+		ids = narrowed
+	}
+
+	var webhooks any
+	if e.Webhooks != nil {
+		b, err := json.Marshal(e.Webhooks)
+		if err != nil {
+			return hookd.PublishResult{}, err
+		}
+		webhooks = string(b)
+	}
+	var resource any
+	if len(e.Resource) > 0 {
+		resource = string(e.Resource)
+	}
+	created := micros(e.CreatedAt)
+	if _, err := tx.exec(`INSERT INTO events (id, tenant_id, type, data, resource, idempotency_key, webhooks, deliveries, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.TenantID, e.Type, string(e.Data), resource, nullString(e.IdempotencyKey), webhooks, len(ids), created); err != nil {
+		return hookd.PublishResult{}, interpretError(err)
+	}
+	if err := insertDeliveries(tx, e, ids, created); err != nil {
+		return hookd.PublishResult{}, err
+	}
+	return hookd.PublishResult{EventID: e.ID, Deliveries: len(ids)}, nil
+}
+
+// insertDeliveries inserts one pending delivery of e, due at created, for
+// each webhook in ids. One prepared single-row INSERT per row measured
+// faster here than multi-row INSERTs.
+func insertDeliveries(tx *Tx, e *hookd.Event, ids []string, created int64) error {
+	for _, id := range ids {
+		if _, err := tx.exec(`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+			hookd.NewID(), e.TenantID, id, e.ID, e.Type, created, created); err != nil {
+			return fmt.Errorf("insert delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// findSubscribers returns the IDs of the tenant's enabled webhooks that
+// subscribe to eventType or to "*", through the webhook_events index.
+func findSubscribers(tx *Tx, tenantID, eventType string) ([]string, error) {
+	rows, err := tx.query(`SELECT w.id FROM webhook_events we JOIN webhooks w ON w.id = we.webhook_id
+		WHERE we.tenant_id = ? AND we.event IN (?, '*') AND w.status = 'enabled'`, tenantID, eventType)
+	if err != nil {
+		return nil, fmt.Errorf("find subscribers: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find subscribers: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find subscribers: %w", err)
+	}
+	return ids, nil
+}
+
+const eventColumns = `id, tenant_id, type, data, resource, idempotency_key, webhooks, created_at`
+
+func scanEvent(row interface{ Scan(...any) error }) (*hookd.Event, error) {
+	var e hookd.Event
+	var data string
+	var resource, key, webhooks sql.NullString
+	var created int64
+	if err := row.Scan(&e.ID, &e.TenantID, &e.Type, &data, &resource, &key, &webhooks, &created); err != nil {
+		return nil, err
+	}
+	e.Data = json.RawMessage(data)
+	if resource.Valid {
+		e.Resource = json.RawMessage(resource.String)
+	}
+	e.IdempotencyKey = key.String
+	if webhooks.Valid {
+		if err := json.Unmarshal([]byte(webhooks.String), &e.Webhooks); err != nil {
+			return nil, fmt.Errorf("event %s webhooks: %w", e.ID, err)
+		}
+	}
+	e.CreatedAt = fromMicros(created)
+	return &e, nil
+}
+
+// FindEventByID returns the tenant's event.
+func (s *EventService) FindEventByID(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
+	e, err := scanEvent(s.db.reader.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ? AND tenant_id = ?`, id, tenantID))
+	if err != nil {
+		return nil, fmt.Errorf("find event %s: %w", id, interpretError(err))
+	}
+	return e, nil
+}
