@@ -1,0 +1,200 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/signature"
+)
+
+// appendBody appends the delivery body of t to dst: the envelope with the
+// webhook's name, and the event's resource when the webhook receives it.
+func appendBody(dst []byte, t *hookd.Task, indent bool) []byte {
+	var resource []byte
+	if len(t.Event.Resource) > 0 && hookd.IncludesResource(t.Event.Type, t.Webhook) {
+		resource = t.Event.Resource
+	}
+	return hookd.AppendEnvelope(dst, t.Event.Type, t.Webhook.Name, t.Event.Data, resource, indent)
+}
+
+// signatures returns the X-Argyle-Signature and webhook-signature values
+// for body, both "" when the webhook has no secret. X-Argyle-Signature uses
+// the newest secret; webhook-signature has one entry per active secret.
+func signatures(w *hookd.Webhook, msgID string, body []byte, now time.Time) (argyle, standard string) {
+	secrets := w.Secrets(now)
+	if len(secrets) == 0 {
+		return "", ""
+	}
+	var stack [512]byte
+	buf := signature.AppendArgyle(stack[:0], secrets[0], body)
+	n := len(buf)
+	for i, s := range secrets {
+		if i > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = signature.AppendStandard(buf, signature.StandardKey(s), msgID, now, body)
+	}
+	both := string(buf)
+	return both[:n], both[n:]
+}
+
+// NewRequest returns the POST for one attempt of t at now, with its body in
+// bodyFormat (hookd.BodyIndented or hookd.BodyCompact) built once and
+// signed: Content-Type, User-Agent, X-Argyle-Signature, webhook-id (the
+// delivery ID), webhook-timestamp and webhook-signature. A webhook without a
+// secret gets neither signature header.
+func NewRequest(ctx context.Context, t *hookd.Task, bodyFormat string, now time.Time) (*http.Request, error) {
+	indent := bodyFormat == hookd.BodyIndented
+	size := len(t.Event.Data) + len(t.Event.Resource) + len(t.Webhook.Name) + len(t.Event.Type) + 48
+	if indent {
+		size *= 2
+	}
+	body := appendBody(make([]byte, 0, size), t, indent)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Webhook.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	h := req.Header
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{"hookd/" + hookd.Version}
+	h[signature.IDHeader] = []string{t.Delivery.ID}
+	h[signature.TimestampHeader] = []string{strconv.FormatInt(now.Unix(), 10)}
+	if argyle, standard := signatures(t.Webhook, t.Delivery.ID, body, now); argyle != "" {
+		h[signature.ArgyleHeader] = []string{argyle}
+		h[signature.SignatureHeader] = []string{standard}
+	}
+	return req, nil
+}
+
+// exchange is what one HTTP exchange came to.
+type exchange struct {
+	status  int
+	body    string
+	latency time.Duration
+	outcome string
+	err     string // "" on success
+	// retryAfter is the wait a 429 or 503 asked for.
+	retryAfter time.Duration
+	// breakerFailure reports a failure the breaker counts: the endpoint
+	// looks down or overloaded rather than answering.
+	breakerFailure bool
+}
+
+// send performs one attempt of t at now with client.
+func send(client *http.Client, t *hookd.Task, bodyFormat string, timeout time.Duration, now time.Time) exchange {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	req, err := NewRequest(ctx, t, bodyFormat, now)
+	if err != nil {
+		return exchange{outcome: OutcomeNetworkError, err: "invalid URL", latency: time.Since(start)}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		outcome, msg := describeError(err, timeout)
+		return exchange{
+			latency:        time.Since(start),
+			outcome:        outcome,
+			err:            msg,
+			breakerFailure: true,
+		}
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxResponseBody))
+	// Drain a little more so that the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+	x := exchange{status: resp.StatusCode, body: cleanBody(body), latency: time.Since(start)}
+	switch c := resp.StatusCode; {
+	case 200 <= c && c < 300:
+		x.outcome = OutcomeSuccess
+	case 300 <= c && c < 400:
+		x.outcome, x.err = OutcomeRedirect, "redirect not followed"
+	default:
+		x.outcome, x.err = OutcomeHTTPError, strings.TrimSpace(fmt.Sprintf("HTTP %d %s", c, http.StatusText(c)))
+		x.breakerFailure = c >= 500 || c == http.StatusTooManyRequests || c == http.StatusRequestTimeout
+		if c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable {
+			x.retryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		}
+	}
+	return x
+}
+
+// cleanBody returns a response body fit to store as text: valid UTF-8, no
+// NUL bytes, at most hookd.MaxResponseBody bytes.
+func cleanBody(b []byte) string {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return string(b)
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	for len(s) > hookd.MaxResponseBody {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+// describeError turns a failed exchange into an outcome and the text an
+// attempt records.
+func describeError(err error, timeout time.Duration) (outcome, msg string) {
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner = ue.Err
+	}
+	var (
+		ne       net.Error
+		op       *net.OpError
+		dnsErr   *net.DNSError
+		certErr  *tls.CertificateVerificationError
+		recErr   tls.RecordHeaderError
+		alertErr tls.AlertError
+		authErr  x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		invErr   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, ErrDestinationNotAllowed):
+		return OutcomeRefused, ErrDestinationNotAllowed.Error()
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTimeout {
+			return OutcomeTimeout, fmt.Sprintf("DNS lookup of %s timed out", dnsErr.Name)
+		}
+		return OutcomeNetworkError, fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &op) && op.Op == "dial" && (errors.Is(err, context.DeadlineExceeded) || op.Timeout()):
+		return OutcomeTimeout, "connect timeout"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return OutcomeTimeout, fmt.Sprintf("timeout: no complete response within %s", timeout)
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alertErr),
+		errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &invErr),
+		strings.HasPrefix(inner.Error(), "tls: "):
+		msg := inner.Error()
+		if !strings.HasPrefix(msg, "tls: ") {
+			msg = "tls: " + msg
+		}
+		return OutcomeTLSError, msg
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return OutcomeNetworkError, "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return OutcomeNetworkError, "connection reset by peer"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return OutcomeNetworkError, "host unreachable"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return OutcomeNetworkError, "connection closed before a response"
+	}
+	return OutcomeNetworkError, inner.Error()
+}

@@ -1,0 +1,668 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// ErrClosed is returned by ProcessBatch on a worker that is not open.
+var ErrClosed = errors.New("deliver: worker not open")
+
+// leaseMargin is how much of its lease a queued delivery must have left,
+// beyond Timeout, to be started. One with less is let go: its lease runs
+// out and it is claimed again, so it is never sent twice at once.
+const leaseMargin = 5 * time.Second
+
+// Worker claims due deliveries from Store and sends them. Set its fields,
+// then call Open; change nothing after. NewWorker fills in every default;
+// Open fills in those still zero, except PollInterval.
+type Worker struct {
+	// Store is the queue and the delivery log.
+	Store hookd.DeliveryService
+	// Now returns the current time. Defaults to hookd.Now.
+	Now func() time.Time
+	// PollInterval is how often the worker looks for due deliveries when
+	// nothing wakes it (Wake, freed capacity). NewWorker sets 1 s. Zero
+	// runs no background loop: the caller drives the worker with
+	// ProcessBatch (tests do).
+	PollInterval time.Duration
+	// Policy schedules retries. Defaults to Schedule{} (Standard Webhooks
+	// schedule, ±20 % jitter).
+	Policy RetryPolicy
+	// BodyFormat is hookd.BodyIndented or hookd.BodyCompact (the default).
+	BodyFormat string
+	// Egress decides where deliveries may connect. The zero value refuses
+	// private and special-purpose addresses.
+	Egress Egress
+	// Timeout bounds each attempt, from connect to the end of the response
+	// body. Defaults to 15 s.
+	Timeout time.Duration
+	// Concurrency bounds the attempts in flight. Defaults to 256.
+	Concurrency int
+	// PerWebhookConcurrency bounds one webhook's attempts in flight.
+	// Defaults to 8.
+	PerWebhookConcurrency int
+	// Lease is how long a claim holds a delivery. Defaults to Timeout+30 s,
+	// which is also what Open sets when Lease is under Timeout+10 s (as
+	// when Timeout was raised after NewWorker).
+	Lease time.Duration
+	// BatchSize is the most deliveries one claim takes. Defaults to 100.
+	BatchSize int
+	// Breaker tunes each webhook's circuit breaker.
+	Breaker BreakerConfig
+	// FlushInterval is the longest an attempt result waits before it is
+	// written. Defaults to 5 ms.
+	FlushInterval time.Duration
+	// FlushSize is how many waiting results are written at once, without
+	// waiting for FlushInterval. Defaults to 256.
+	FlushSize int
+	// Logger receives the worker's logs. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics, when set, records attempts, latency, in-flight attempts and
+	// open breakers.
+	Metrics *Metrics
+
+	mu          sync.Mutex
+	opened      bool
+	closed      bool
+	client      *http.Client
+	transport   *http.Transport
+	hooks       map[string]*hookState
+	ring        []*hookState // webhooks with queued jobs, served round-robin
+	cursor      int
+	inflight    int // attempts being sent
+	queued      int // claimed, waiting for a slot
+	outstanding int // claimed, result not yet written (or let go)
+	idle        []chan struct{}
+	wake        chan struct{}
+	results     chan hookd.AttemptResult
+	cancel      context.CancelFunc
+	loopDone    chan struct{}
+	flushed     chan struct{}
+	sends       sync.WaitGroup
+	closeOnce   sync.Once
+}
+
+// hookState is what a worker knows of one webhook: attempts in flight,
+// claimed deliveries waiting for a slot, and its breaker.
+type hookState struct {
+	id       string
+	inflight int
+	queue    []*job
+	inRing   bool
+	breaker  breaker
+	counted  bool // counted in the breakers-open gauge
+}
+
+// job is a claimed delivery waiting for, or holding, a slot.
+type job struct {
+	task     *hookd.Task
+	leaseEnd time.Time
+}
+
+// NewWorker returns a worker over store with every default filled in.
+func NewWorker(store hookd.DeliveryService) *Worker {
+	w := &Worker{Store: store, PollInterval: time.Second}
+	w.setDefaults()
+	return w
+}
+
+func (w *Worker) setDefaults() {
+	if w.Now == nil {
+		w.Now = hookd.Now
+	}
+	if w.Policy == nil {
+		w.Policy = Schedule{}
+	}
+	if w.BodyFormat == "" {
+		w.BodyFormat = hookd.BodyCompact
+	}
+	if w.Timeout <= 0 {
+		w.Timeout = 15 * time.Second
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 256
+	}
+	if w.PerWebhookConcurrency <= 0 {
+		w.PerWebhookConcurrency = 8
+	}
+	if w.Lease < w.Timeout+2*leaseMargin {
+		w.Lease = w.Timeout + 30*time.Second
+	}
+	if w.BatchSize <= 0 {
+		w.BatchSize = 100
+	}
+	w.Breaker = w.Breaker.withDefaults()
+	if w.FlushInterval <= 0 {
+		w.FlushInterval = 5 * time.Millisecond
+	}
+	if w.FlushSize <= 0 {
+		w.FlushSize = 256
+	}
+	if w.Logger == nil {
+		w.Logger = slog.Default()
+	}
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+	}
+}
+
+// Open starts the worker: the result writer and, when PollInterval is set,
+// the loop that claims and sends due deliveries.
+func (w *Worker) Open() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.opened {
+		return errors.New("deliver: worker already opened")
+	}
+	if w.Store == nil {
+		return errors.New("deliver: worker has no store")
+	}
+	w.setDefaults()
+	if w.BodyFormat != hookd.BodyCompact && w.BodyFormat != hookd.BodyIndented {
+		return fmt.Errorf("deliver: unknown body format %q", w.BodyFormat)
+	}
+	w.transport = w.Egress.Transport()
+	w.transport.ResponseHeaderTimeout = w.Timeout
+	w.transport.MaxIdleConnsPerHost = max(w.transport.MaxIdleConnsPerHost, w.PerWebhookConcurrency)
+	w.client = &http.Client{
+		Transport: w.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	w.hooks = make(map[string]*hookState)
+	w.results = make(chan hookd.AttemptResult, max(4*w.FlushSize, 2*w.Concurrency))
+	w.flushed = make(chan struct{})
+	go w.complete()
+	if w.PollInterval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		w.cancel, w.loopDone = cancel, make(chan struct{})
+		go w.loop(ctx)
+	}
+	w.opened = true
+	return nil
+}
+
+// Close stops claiming, lets the attempts in flight finish, writes every
+// result, and returns. Deliveries claimed but not started are let go: their
+// leases run out and they are claimed again. Close is idempotent.
+func (w *Worker) Close() error {
+	w.mu.Lock()
+	opened := w.opened
+	w.mu.Unlock()
+	if !opened {
+		return nil
+	}
+	w.closeOnce.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		n := w.queued
+		for _, h := range w.ring {
+			h.queue, h.inRing = nil, false
+		}
+		w.ring, w.queued = nil, 0
+		w.releaseLocked(n)
+		w.mu.Unlock()
+		if w.cancel != nil {
+			w.cancel()
+			<-w.loopDone
+		}
+		w.sends.Wait()
+		close(w.results)
+		<-w.flushed
+		w.transport.CloseIdleConnections()
+	})
+	return nil
+}
+
+// Wake makes the worker look for due deliveries now instead of at its next
+// poll, for example right after a publish. It never blocks, and is safe to
+// call from any goroutine on a worker made by NewWorker or opened.
+func (w *Worker) Wake() {
+	if w.wake == nil {
+		return
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Drain waits until every delivery claimed so far has been attempted and
+// its result written (or let go), or until ctx ends.
+func (w *Worker) Drain(ctx context.Context) error {
+	w.mu.Lock()
+	if w.outstanding == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	w.idle = append(w.idle, ch)
+	w.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ProcessBatch claims one batch of due deliveries, as many as the worker
+// has room for, and starts sending them; it returns how many it claimed.
+// Attempts continue in the background; Drain waits for them.
+func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
+	n, _, err := w.claim(ctx)
+	return n, err
+}
+
+// loop claims and dispatches until ctx ends: again at once after a full
+// batch, otherwise on Wake or every PollInterval, backing off on errors.
+func (w *Worker) loop(ctx context.Context) {
+	defer close(w.loopDone)
+	ticker := time.NewTicker(w.PollInterval)
+	defer ticker.Stop()
+	var backoff time.Duration
+	for {
+		_, full, err := w.claim(ctx)
+		switch {
+		case ctx.Err() != nil || errors.Is(err, ErrClosed):
+			return
+		case err != nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			w.Logger.Error("deliver: claim failed", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		if full {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// claim claims as many due deliveries as there is room for and dispatches
+// them. full reports that the claim was limited by the batch or by room, so
+// more may be due.
+func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
+	now := w.Now()
+	w.mu.Lock()
+	if !w.opened || w.closed {
+		w.mu.Unlock()
+		return 0, false, ErrClosed
+	}
+	limit := min(w.BatchSize, w.roomLocked())
+	if limit <= 0 {
+		w.mu.Unlock()
+		return 0, false, nil
+	}
+	var exclude []string
+	for id, h := range w.hooks {
+		if w.excludedLocked(h, now) {
+			exclude = append(exclude, id)
+		} else if w.staleLocked(h, now) {
+			w.forgetLocked(h)
+		}
+	}
+	w.sends.Add(1) // Close waits for this claim's results
+	w.mu.Unlock()
+	defer w.sends.Done()
+
+	tasks, err := w.Store.ClaimDeliveries(ctx, hookd.ClaimRequest{
+		Now:             now,
+		Limit:           limit,
+		Lease:           w.Lease,
+		ExcludeWebhooks: exclude,
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("claim deliveries: %w", err)
+	}
+	w.mu.Lock()
+	disabled := w.enqueueLocked(tasks, now)
+	w.dispatchLocked(now)
+	w.mu.Unlock()
+	for _, t := range disabled {
+		w.results <- w.unsent(t, now)
+	}
+	return len(tasks), len(tasks) == limit, nil
+}
+
+// enqueueLocked queues tasks claimed at now behind their webhooks, and
+// returns those that are not to be sent (disabled webhook).
+func (w *Worker) enqueueLocked(tasks []*hookd.Task, now time.Time) (unsent []*hookd.Task) {
+	leaseEnd := now.Add(w.Lease)
+	w.outstanding += len(tasks)
+	for _, t := range tasks {
+		switch {
+		case w.closed:
+			w.releaseLocked(1)
+		case t.Webhook.Status == hookd.WebhookDisabled || t.Event == nil:
+			unsent = append(unsent, t)
+		default:
+			h := w.hookLocked(t.Webhook.ID)
+			if !h.breaker.allow(now) {
+				w.releaseLocked(1) // opened since the claim began
+				continue
+			}
+			h.queue = append(h.queue, &job{task: t, leaseEnd: leaseEnd})
+			w.queued++
+			if !h.inRing {
+				h.inRing = true
+				w.ring = append(w.ring, h)
+			}
+		}
+	}
+	return unsent
+}
+
+// unsent completes a task that is not sent: its webhook is disabled (or
+// its event is missing).
+func (w *Worker) unsent(t *hookd.Task, now time.Time) hookd.AttemptResult {
+	msg := "webhook disabled"
+	if t.Event == nil {
+		msg = "event not found"
+	}
+	w.Metrics.attempt(OutcomeDisabled, false, 0)
+	return hookd.AttemptResult{
+		DeliveryID: t.Delivery.ID,
+		WebhookID:  t.Delivery.WebhookID,
+		Attempt:    hookd.Attempt{Number: t.Delivery.AttemptCount + 1, StartedAt: now, Error: msg},
+		Status:     hookd.DeliveryFailed,
+	}
+}
+
+func (w *Worker) hookLocked(id string) *hookState {
+	h := w.hooks[id]
+	if h == nil {
+		h = &hookState{id: id, breaker: newBreaker(w.Breaker)}
+		w.hooks[id] = h
+	}
+	return h
+}
+
+// staleLocked reports whether h is a half-open breaker that has had
+// nothing to probe with for longer than MaxCooldown, as when its webhook
+// was deleted or disabled while the breaker was open.
+func (w *Worker) staleLocked(h *hookState, now time.Time) bool {
+	return h.breaker.state == breakerHalfOpen && h.inflight == 0 && len(h.queue) == 0 &&
+		now.Sub(h.breaker.openUntil) > w.Breaker.MaxCooldown
+}
+
+// forgetLocked drops what the worker knows of an idle webhook.
+func (w *Worker) forgetLocked(h *hookState) {
+	if h.counted {
+		h.counted = false
+		w.Metrics.addBreakersOpen(-1)
+	}
+	delete(w.hooks, h.id)
+}
+
+// limitLocked is how many attempts h may have in flight: one probe while
+// its breaker is half-open.
+func (w *Worker) limitLocked(h *hookState) int {
+	if h.breaker.state == breakerHalfOpen {
+		return 1
+	}
+	return w.PerWebhookConcurrency
+}
+
+// excludedLocked reports whether the next claim must skip h's deliveries:
+// its breaker is open, or it already holds enough work (a full set of
+// slots and as many queued behind them).
+func (w *Worker) excludedLocked(h *hookState, now time.Time) bool {
+	if !h.breaker.allow(now) {
+		return true
+	}
+	held := h.inflight + len(h.queue)
+	if h.breaker.state == breakerHalfOpen {
+		return held >= 1
+	}
+	return held >= 2*w.PerWebhookConcurrency
+}
+
+// dispatchLocked starts queued jobs while there are free slots, taking one
+// job per webhook in turn so that no webhook's backlog starves the others.
+func (w *Worker) dispatchLocked(now time.Time) {
+	blocked := 0
+	for !w.closed && w.inflight < w.Concurrency && len(w.ring) > 0 && blocked < len(w.ring) {
+		if w.cursor >= len(w.ring) {
+			w.cursor = 0
+		}
+		h := w.ring[w.cursor]
+		if len(h.queue) == 0 {
+			w.removeFromRingLocked(w.cursor)
+			continue
+		}
+		if !h.breaker.allow(now) || h.inflight >= w.limitLocked(h) {
+			w.cursor++
+			blocked++
+			continue
+		}
+		blocked = 0
+		j := h.queue[0]
+		h.queue[0] = nil
+		h.queue = h.queue[1:]
+		w.queued--
+		if len(h.queue) == 0 {
+			w.removeFromRingLocked(w.cursor)
+		} else {
+			w.cursor++
+		}
+		if now.Add(w.Timeout + leaseMargin).After(j.leaseEnd) {
+			w.releaseLocked(1) // too little lease left to send it safely
+			continue
+		}
+		h.inflight++
+		w.inflight++
+		w.Metrics.addInFlight(1)
+		w.sends.Add(1)
+		go w.run(h, j)
+	}
+}
+
+func (w *Worker) removeFromRingLocked(i int) {
+	w.ring[i].inRing = false
+	w.ring = slices.Delete(w.ring, i, i+1)
+}
+
+// roomLocked is how many more deliveries the worker takes on: up to
+// Concurrency in flight and as many waiting, counting those whose results
+// are not yet written, so that a store that cannot record results stops
+// the claiming too.
+func (w *Worker) roomLocked() int {
+	return 2*w.Concurrency - w.outstanding
+}
+
+// releaseLocked marks n claimed deliveries as done with: their results are
+// written, or they were let go and will be claimed again when their leases
+// run out. It wakes the loop when that makes room for a full batch.
+func (w *Worker) releaseLocked(n int) {
+	before := w.roomLocked()
+	w.outstanding -= n
+	if before < w.BatchSize && w.roomLocked() >= w.BatchSize {
+		w.Wake()
+	}
+	if w.outstanding == 0 {
+		for _, ch := range w.idle {
+			close(ch)
+		}
+		w.idle = nil
+	}
+}
+
+// run sends one job, hands its result to the writer, and frees its slot.
+func (w *Worker) run(h *hookState, j *job) {
+	defer w.sends.Done()
+	res, x := w.attempt(j.task)
+	w.results <- res
+
+	now := w.Now()
+	w.mu.Lock()
+	wasExcluded := w.excludedLocked(h, now)
+	h.inflight--
+	w.inflight--
+	w.Metrics.addInFlight(-1)
+	if h.breaker.record(x.breakerFailure, now) {
+		w.Logger.Warn("deliver: circuit breaker opened", "webhook", h.id, "cooldown", h.breaker.cooldown)
+		n := len(h.queue)
+		h.queue = nil
+		w.queued -= n
+		w.releaseLocked(n)
+	}
+	if open := h.breaker.state != breakerClosed; open != h.counted {
+		h.counted = open
+		if open {
+			w.Metrics.addBreakersOpen(1)
+		} else {
+			w.Metrics.addBreakersOpen(-1)
+		}
+	}
+	// Wake the loop when this frees a slot of a webhook it skipped.
+	wake := wasExcluded && !w.excludedLocked(h, now)
+	w.dispatchLocked(now)
+	if h.inflight == 0 && len(h.queue) == 0 && !h.inRing && h.breaker.idle() {
+		w.forgetLocked(h)
+	}
+	w.mu.Unlock()
+	if wake {
+		w.Wake()
+	}
+}
+
+// attempt sends t once and returns the result to record.
+func (w *Worker) attempt(t *hookd.Task) (hookd.AttemptResult, exchange) {
+	d, wh := t.Delivery, t.Webhook
+	now := w.Now()
+	x := send(w.client, t, w.BodyFormat, w.Timeout, now)
+	a := hookd.Attempt{
+		Number:       d.AttemptCount + 1,
+		StartedAt:    now,
+		StatusCode:   x.status,
+		Latency:      x.latency,
+		ResponseBody: x.body,
+		Error:        x.err,
+	}
+	res := hookd.AttemptResult{DeliveryID: d.ID, WebhookID: wh.ID, Attempt: a}
+	w.Metrics.attempt(x.outcome, true, x.latency)
+	switch {
+	case x.outcome == OutcomeSuccess:
+		res.Status = hookd.DeliverySucceeded
+		w.Metrics.delivered(now.Add(x.latency).Sub(d.CreatedAt))
+	case x.status == http.StatusGone:
+		res.Status, res.DisableWebhook = hookd.DeliveryFailed, hookd.DisabledGone
+		w.Logger.Warn("deliver: endpoint answered 410 Gone; disabling the webhook", "webhook", wh.ID, "delivery", d.ID)
+	case wh.FailingSince != nil && now.Sub(*wh.FailingSince) >= hookd.FailingDisableAfter:
+		res.Status, res.DisableWebhook = hookd.DeliveryFailed, hookd.DisabledFailing
+		w.Logger.Warn("deliver: no success for too long; disabling the webhook", "webhook", wh.ID, "delivery", d.ID, "failing_since", hookd.FormatTime(*wh.FailingSince), "err", x.err)
+	default:
+		if next, ok := w.Policy.NextAttempt(d, a, x.retryAfter); ok {
+			res.Status, res.NextAttemptAt = hookd.DeliveryPending, next
+		} else {
+			res.Status = hookd.DeliveryFailed
+		}
+	}
+	if w.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		w.Logger.Debug("deliver: attempt", "delivery", d.ID, "webhook", wh.ID, "attempt", a.Number,
+			"outcome", x.outcome, "status", x.status, "latency", x.latency, "err", x.err, "result", res.Status)
+	}
+	return res, x
+}
+
+// complete writes results in batches: every FlushInterval, or at once when
+// FlushSize are waiting. A failed write is retried with backoff, keeping
+// its results; when the channel closes, what is left is written.
+func (w *Worker) complete() {
+	defer close(w.flushed)
+	var batch []hookd.AttemptResult
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var backoff time.Duration
+	var retryAt time.Time
+	flush := func() {
+		if err := w.write(batch); err != nil {
+			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
+			retryAt = time.Now().Add(backoff)
+			w.Metrics.completeError()
+			w.Logger.Error("deliver: recording attempt results failed", "results", len(batch), "err", err, "retry_in", backoff)
+			timer.Reset(backoff)
+			return
+		}
+		backoff, retryAt = 0, time.Time{}
+		w.mu.Lock()
+		w.releaseLocked(len(batch))
+		w.mu.Unlock()
+		batch = nil
+	}
+	for {
+		if len(batch) == 0 {
+			r, ok := <-w.results
+			if !ok {
+				return
+			}
+			batch = append(batch, r)
+			timer.Reset(w.FlushInterval)
+		}
+		select {
+		case r, ok := <-w.results:
+			if !ok {
+				timer.Stop()
+				w.finalFlush(batch)
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) >= w.FlushSize && !time.Now().Before(retryAt) {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// finalFlush writes the last results at Close, trying for up to 10 s.
+func (w *Worker) finalFlush(batch []hookd.AttemptResult) {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 50 * time.Millisecond; len(batch) > 0; wait *= 2 {
+		err := w.write(batch)
+		if err == nil {
+			break
+		}
+		w.Metrics.completeError()
+		if time.Now().Add(wait).After(deadline) {
+			w.Logger.Error("deliver: results lost at close; their deliveries will be retried when their leases run out", "results", len(batch), "err", err)
+			break
+		}
+		time.Sleep(wait)
+	}
+	w.mu.Lock()
+	w.releaseLocked(len(batch))
+	w.mu.Unlock()
+}
+
+func (w *Worker) write(batch []hookd.AttemptResult) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Store.CompleteDeliveries(ctx, batch); err != nil {
+		return fmt.Errorf("complete deliveries: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,813 @@
+package deliver
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/signature"
+)
+
+const accountData = `{"account":"018f4f9e-0000-7000-8000-000000000001","user":"018f4f9e-0000-7000-8000-000000000002"}`
+
+// testBundle is a worker over a memStore with a fixed clock, no background
+// loop, no jitter, and private targets allowed (the receivers are on
+// 127.0.0.1).
+type testBundle struct {
+	store *memStore
+	clock *clock
+	w     *Worker
+}
+
+func setup(t *testing.T, configure func(w *Worker)) *testBundle {
+	t.Helper()
+	// Whole seconds, so that HTTP-date Retry-After values are exact.
+	b := &testBundle{store: newMemStore(), clock: newClock(time.Now().Truncate(time.Second))}
+	w := NewWorker(b.store)
+	w.Now = b.clock.Now
+	w.PollInterval = 0
+	w.Timeout = 5 * time.Second
+	w.Egress.AllowPrivate = true
+	w.Policy = Schedule{Rand: func() float64 { return 0.5 }} // no jitter
+	w.Logger = slog.New(slog.DiscardHandler)
+	if configure != nil {
+		configure(w)
+	}
+	if err := w.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	b.w = w
+	return b
+}
+
+// run processes batches until none is claimed, waiting for each batch's
+// results to be written.
+func (b *testBundle) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for range 1000 {
+		n, err := b.w.ProcessBatch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.w.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("deliveries never ran out")
+}
+
+// deliverTo publishes one accounts.added to a webhook at url, changed by
+// mod, runs the worker, and returns the delivery and webhook as stored.
+func (b *testBundle) deliverTo(t *testing.T, url string, mod func(w *hookd.Webhook, d *hookd.Delivery)) (hookd.Delivery, hookd.Webhook) {
+	t.Helper()
+	wh := &hookd.Webhook{URL: url, Secret: "s3cret"}
+	d := &hookd.Delivery{}
+	if mod != nil {
+		mod(wh, d)
+	}
+	b.store.addWebhook(wh)
+	pd := b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	b.store.update(pd.ID, func(sd *hookd.Delivery) {
+		sd.AttemptCount, sd.RetryBase = d.AttemptCount, d.RetryBase
+	})
+	b.run(t)
+	got := b.store.delivery(pd.ID)
+	if len(got.Attempts) == 0 {
+		t.Fatalf("delivery %s has no attempts", pd.ID)
+	}
+	return got, b.store.webhook(wh.ID)
+}
+
+// request is what a receiver saw.
+type request struct {
+	header http.Header
+	body   []byte
+}
+
+// recorder is a receiver that records requests and answers status.
+func recorder(t *testing.T, status int) (*httptest.Server, chan request) {
+	t.Helper()
+	ch := make(chan request, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ch <- request{r.Header.Clone(), body}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, ch
+}
+
+func TestWorker_Headers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	srv, reqs := recorder(t, http.StatusOK)
+	key := make([]byte, 24)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	previous := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	expires := b.clock.Now().Add(time.Hour)
+	d, _ := b.deliverTo(t, srv.URL, func(w *hookd.Webhook, _ *hookd.Delivery) {
+		w.Secret, w.PreviousSecret, w.PreviousSecretExpiresAt = "new secret", previous, &expires
+	})
+	if d.Status != hookd.DeliverySucceeded {
+		t.Fatalf("status got %q, want succeeded (attempt %+v)", d.Status, d.Attempts[0])
+	}
+	r := <-reqs
+	for _, h := range []struct{ name, want string }{
+		{"Content-Type", "application/json"},
+		{"User-Agent", "hookd/" + hookd.Version},
+		{"webhook-id", d.ID},
+		{"webhook-timestamp", strconv.FormatInt(b.clock.Now().Unix(), 10)},
+		{"X-Argyle-Signature", signature.Argyle("new secret", r.body)},
+	} {
+		if got := r.header.Get(h.name); got != h.want {
+			t.Errorf("header %s got %q, want %q", h.name, got, h.want)
+		}
+	}
+	if !signature.VerifyArgyle("new secret", r.body, r.header.Get("X-Argyle-Signature")) {
+		t.Error("X-Argyle-Signature does not verify with the newest secret")
+	}
+	if got := strings.Count(r.header.Get("webhook-signature"), "v1,"); got != 2 {
+		t.Errorf("webhook-signature entries got %d, want 2 (%q)", got, r.header.Get("webhook-signature"))
+	}
+	// Both the new (raw) and the previous (whsec_) secret verify with the
+	// official Standard Webhooks library.
+	raw, err := standardwebhooks.NewWebhookRaw([]byte("new secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Verify(r.body, r.header); err != nil {
+		t.Errorf("official library, new secret: %v", err)
+	}
+	prev, err := standardwebhooks.NewWebhook(previous)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prev.Verify(r.body, r.header); err != nil {
+		t.Errorf("official library, previous secret: %v", err)
+	}
+	if err := signature.VerifyStandard([]string{previous}, r.header, r.body, 0); err != nil {
+		t.Errorf("VerifyStandard, previous secret: %v", err)
+	}
+}
+
+func TestWorker_HeadersExpiredPreviousSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	srv, reqs := recorder(t, http.StatusOK)
+	expired := b.clock.Now().Add(-time.Second)
+	b.deliverTo(t, srv.URL, func(w *hookd.Webhook, _ *hookd.Delivery) {
+		w.Secret, w.PreviousSecret, w.PreviousSecretExpiresAt = "new", "old", &expired
+	})
+	r := <-reqs
+	if got := strings.Count(r.header.Get("webhook-signature"), "v1,"); got != 1 {
+		t.Errorf("webhook-signature entries got %d, want 1", got)
+	}
+}
+
+func TestWorker_NoSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	srv, reqs := recorder(t, http.StatusOK)
+	d, _ := b.deliverTo(t, srv.URL, func(w *hookd.Webhook, _ *hookd.Delivery) { w.Secret = "" })
+	r := <-reqs
+	for _, name := range []string{"X-Argyle-Signature", "webhook-signature"} {
+		if v, ok := r.header[http.CanonicalHeaderKey(name)]; ok {
+			t.Errorf("header %s got %q, want absent", name, v)
+		}
+	}
+	if got := r.header.Get("webhook-id"); got != d.ID {
+		t.Errorf("webhook-id got %q, want %q", got, d.ID)
+	}
+	if got := r.header.Get("webhook-timestamp"); got == "" {
+		t.Error("webhook-timestamp missing")
+	}
+}
+
+func TestWorker_Body(t *testing.T) {
+	t.Parallel()
+	resource := `{"id":"018f4f9e-0000-7000-8000-000000000001","status":"connected","note":"<&>"}`
+	yes, no := true, false
+	tests := []struct {
+		name     string
+		format   string
+		include  *bool
+		typ      string
+		resource bool // whether the body must carry the resource
+	}{
+		{"Compact", hookd.BodyCompact, nil, "accounts.added", false},
+		{"Indented", hookd.BodyIndented, nil, "accounts.added", false},
+		{"IncludeResource", hookd.BodyCompact, &yes, "accounts.added", true},
+		{"IncludeResourceIndented", hookd.BodyIndented, &yes, "accounts.connected", true},
+		{"IncludeResourceFalse", hookd.BodyCompact, &no, "accounts.added", false},
+		{"AlwaysResource", hookd.BodyCompact, nil, "users.fully_synced", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, func(w *Worker) { w.BodyFormat = tt.format })
+			srv, reqs := recorder(t, http.StatusOK)
+			wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL, Name: "My <hook>", Config: hookd.WebhookConfig{IncludeResource: tt.include}})
+			b.store.publish(wh, tt.typ, accountData, resource, b.clock.Now())
+			b.run(t)
+			r := <-reqs
+			var res []byte
+			if tt.resource {
+				res = []byte(resource)
+			}
+			want := hookd.AppendEnvelope(nil, tt.typ, "My <hook>", []byte(accountData), res, tt.format == hookd.BodyIndented)
+			if string(r.body) != string(want) {
+				t.Errorf("body got\n%s\nwant\n%s", r.body, want)
+			}
+			if got := strings.Contains(string(r.body), `"resource"`); got != tt.resource {
+				t.Errorf("body has resource got %v, want %v", got, tt.resource)
+			}
+			if got, want := strings.Contains(string(r.body), "\n  \"event\": "), tt.format == hookd.BodyIndented; got != want {
+				t.Errorf("body indented got %v, want %v:\n%s", got, want, r.body)
+			}
+			if strings.HasSuffix(string(r.body), "\n") {
+				t.Error("body ends with a newline")
+			}
+			if !strings.Contains(string(r.body), "<hook>") {
+				t.Errorf("body HTML-escaped: %s", r.body)
+			}
+		})
+	}
+}
+
+// TestWorker_Outcomes covers every class of answer and failure: the attempt
+// recorded, the delivery's status, and the next attempt's time.
+func TestWorker_Outcomes(t *testing.T) {
+	t.Parallel()
+	const big = 200 << 10
+	retryDate := func(b *testBundle) string { return b.clock.Now().Add(10 * time.Minute).UTC().Format(http.TimeFormat) }
+	tests := []struct {
+		name    string
+		handler func(b *testBundle) http.HandlerFunc
+		// url, when set, replaces the server's URL.
+		url       func(t *testing.T, srv *httptest.Server) string
+		tls       bool
+		status    string
+		code      int
+		err       string // exact, or prefix when it ends in "*"
+		body      string
+		bodyLen   int
+		delay     time.Duration // the next attempt, after the attempt's end
+		disable   string
+		configure func(w *Worker)
+	}{
+		{name: "200", handler: status(200, "ok"), status: hookd.DeliverySucceeded, code: 200, body: "ok"},
+		{name: "204", handler: status(204, ""), status: hookd.DeliverySucceeded, code: 204},
+		{name: "Redirect", handler: func(*testBundle) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/moved" {
+					t.Error("redirect followed")
+				}
+				http.Redirect(w, r, "/moved", http.StatusFound)
+			}
+		}, status: hookd.DeliveryPending, code: 302, err: "redirect not followed", delay: 5 * time.Second},
+		{name: "400", handler: status(400, `{"error":"bad"}`), status: hookd.DeliveryPending, code: 400, err: "HTTP 400 Bad Request", body: `{"error":"bad"}`, delay: 5 * time.Second},
+		{name: "410", handler: status(410, ""), status: hookd.DeliveryFailed, code: 410, err: "HTTP 410 Gone", disable: hookd.DisabledGone},
+		{name: "500", handler: status(500, "boom"), status: hookd.DeliveryPending, code: 500, err: "HTTP 500 Internal Server Error", body: "boom", delay: 5 * time.Second},
+		{name: "429RetryAfterSeconds", handler: retryAfter(429, func(*testBundle) string { return "120" }), status: hookd.DeliveryPending, code: 429, err: "HTTP 429 Too Many Requests", delay: 120 * time.Second},
+		{name: "429RetryAfterShort", handler: retryAfter(429, func(*testBundle) string { return "1" }), status: hookd.DeliveryPending, code: 429, err: "HTTP 429 Too Many Requests", delay: 5 * time.Second},
+		{name: "429RetryAfterCapped", handler: retryAfter(429, func(*testBundle) string { return "7200" }), status: hookd.DeliveryPending, code: 429, err: "HTTP 429 Too Many Requests", delay: time.Hour},
+		{name: "503RetryAfterDate", handler: retryAfter(503, retryDate), status: hookd.DeliveryPending, code: 503, err: "HTTP 503 Service Unavailable", delay: 10 * time.Minute},
+		{name: "500RetryAfterIgnored", handler: retryAfter(500, func(*testBundle) string { return "600" }), status: hookd.DeliveryPending, code: 500, err: "HTTP 500 Internal Server Error", delay: 5 * time.Second},
+		{name: "OversizedResponse", handler: func(*testBundle) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte(strings.Repeat("x", big)))
+			}
+		}, status: hookd.DeliverySucceeded, code: 200, bodyLen: hookd.MaxResponseBody},
+		{name: "ConnectionRefused", url: func(t *testing.T, _ *httptest.Server) string {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			return "http://" + addr + "/hook"
+		}, status: hookd.DeliveryPending, err: "connection refused", delay: 5 * time.Second},
+		{name: "Reset", url: func(t *testing.T, _ *httptest.Server) string { return resetServer(t) },
+			status: hookd.DeliveryPending, err: "connection *", delay: 5 * time.Second},
+		{name: "Hang", handler: func(*testBundle) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+				<-r.Context().Done()
+			}
+		}, configure: func(w *Worker) { w.Timeout = time.Second },
+			status: hookd.DeliveryPending, err: "timeout: no complete response within 1s", delay: 5 * time.Second},
+		{name: "HangAfterHeaders", handler: func(*testBundle) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(500)
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			}
+		}, configure: func(w *Worker) { w.Timeout = time.Second },
+			status: hookd.DeliveryPending, code: 500, err: "HTTP 500 Internal Server Error", delay: 5 * time.Second},
+		{name: "TLSUntrusted", handler: status(200, "ok"), tls: true, status: hookd.DeliveryPending, err: "tls: *", delay: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, tt.configure)
+			var hits atomic.Int32
+			var srv *httptest.Server
+			if tt.handler != nil {
+				h := tt.handler(b)
+				wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					hits.Add(1)
+					h(w, r)
+				})
+				srv = httptest.NewUnstartedServer(wrapped)
+				srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the TLS case's handshake error
+				if tt.tls {
+					srv.StartTLS()
+				} else {
+					srv.Start()
+				}
+				t.Cleanup(srv.Close)
+			}
+			url := ""
+			if srv != nil {
+				url = srv.URL + "/hook"
+			}
+			if tt.url != nil {
+				url = tt.url(t, srv)
+			}
+			d, wh := b.deliverTo(t, url, nil)
+			a := d.Attempts[0]
+			if d.Status != tt.status {
+				t.Errorf("status got %q, want %q (attempt %+v)", d.Status, tt.status, a)
+			}
+			if a.Number != 1 || !a.StartedAt.Equal(b.clock.Now()) {
+				t.Errorf("attempt number, start got %d, %v, want 1, %v", a.Number, a.StartedAt, b.clock.Now())
+			}
+			if a.StatusCode != tt.code {
+				t.Errorf("status code got %d, want %d", a.StatusCode, tt.code)
+			}
+			if p, ok := strings.CutSuffix(tt.err, "*"); ok {
+				if !strings.HasPrefix(a.Error, p) {
+					t.Errorf("error got %q, want prefix %q", a.Error, p)
+				}
+			} else if a.Error != tt.err {
+				t.Errorf("error got %q, want %q", a.Error, tt.err)
+			}
+			if tt.bodyLen > 0 {
+				if len(a.ResponseBody) != tt.bodyLen {
+					t.Errorf("response body length got %d, want %d", len(a.ResponseBody), tt.bodyLen)
+				}
+			} else if a.ResponseBody != tt.body {
+				t.Errorf("response body got %q, want %q", a.ResponseBody, tt.body)
+			}
+			if a.Latency <= 0 {
+				t.Errorf("latency got %v, want > 0", a.Latency)
+			}
+			if tt.status == hookd.DeliveryPending {
+				want := hookd.Truncate(a.StartedAt.Add(a.Latency).Add(tt.delay))
+				if d.NextAttemptAt == nil || !d.NextAttemptAt.Equal(want) {
+					t.Errorf("next attempt got %v, want %v", d.NextAttemptAt, want)
+				}
+			} else if d.NextAttemptAt != nil {
+				t.Errorf("next attempt got %v, want none", d.NextAttemptAt)
+			}
+			if wh.DisabledReason != tt.disable {
+				t.Errorf("webhook disabled reason got %q, want %q", wh.DisabledReason, tt.disable)
+			}
+			if tt.tls && hits.Load() != 0 {
+				t.Errorf("TLS receiver handled %d requests, want 0", hits.Load())
+			}
+		})
+	}
+}
+
+func status(code int, body string) func(*testBundle) http.HandlerFunc {
+	return func(*testBundle) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(code)
+			w.Write([]byte(body))
+		}
+	}
+}
+
+func retryAfter(code int, value func(*testBundle) string) func(*testBundle) http.HandlerFunc {
+	return func(b *testBundle) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", value(b))
+			w.WriteHeader(code)
+		}
+	}
+}
+
+// resetServer returns the URL of a server that reads the request and then
+// resets the connection.
+func resetServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/hook"
+}
+
+func TestWorker_DisabledWebhook(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	srv, reqs := recorder(t, http.StatusOK)
+	d, _ := b.deliverTo(t, srv.URL, func(w *hookd.Webhook, _ *hookd.Delivery) {
+		w.Status, w.DisabledReason = hookd.WebhookDisabled, hookd.DisabledManual
+	})
+	if d.Status != hookd.DeliveryFailed || d.Attempts[0].Error != "webhook disabled" {
+		t.Errorf("delivery got %q with error %q, want failed with %q", d.Status, d.Attempts[0].Error, "webhook disabled")
+	}
+	if len(reqs) != 0 {
+		t.Errorf("requests got %d, want 0", len(reqs))
+	}
+}
+
+func TestWorker_FailingDisable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		failingFor   time.Duration
+		wantStatus   string
+		wantDisabled string
+	}{
+		{"FiveDays", hookd.FailingDisableAfter, hookd.DeliveryFailed, hookd.DisabledFailing},
+		{"FourDays", 4 * 24 * time.Hour, hookd.DeliveryPending, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			srv, _ := recorder(t, http.StatusInternalServerError)
+			since := b.clock.Now().Add(-tt.failingFor)
+			d, wh := b.deliverTo(t, srv.URL, func(w *hookd.Webhook, _ *hookd.Delivery) { w.FailingSince = &since })
+			if d.Status != tt.wantStatus || wh.DisabledReason != tt.wantDisabled {
+				t.Errorf("delivery, disabled reason got %q, %q, want %q, %q", d.Status, wh.DisabledReason, tt.wantStatus, tt.wantDisabled)
+			}
+		})
+	}
+}
+
+func TestWorker_RetryPosition(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name            string
+		count, base     int
+		wantStatus      string
+		wantDelay       time.Duration
+		wantAttemptNumb int
+	}{
+		{"SecondAttempt", 1, 0, hookd.DeliveryPending, 5 * time.Minute, 2},
+		{"LastAttempt", 9, 0, hookd.DeliveryFailed, 0, 10},
+		{"AfterRedeliver", 12, 10, hookd.DeliveryPending, 30 * time.Minute, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			srv, _ := recorder(t, http.StatusInternalServerError)
+			d, _ := b.deliverTo(t, srv.URL, func(_ *hookd.Webhook, d *hookd.Delivery) { d.AttemptCount, d.RetryBase = tt.count, tt.base })
+			a := d.Attempts[0]
+			if a.Number != tt.wantAttemptNumb {
+				t.Errorf("attempt number got %d, want %d", a.Number, tt.wantAttemptNumb)
+			}
+			if d.Status != tt.wantStatus {
+				t.Fatalf("status got %q, want %q", d.Status, tt.wantStatus)
+			}
+			if tt.wantStatus == hookd.DeliveryPending {
+				if want := hookd.Truncate(a.StartedAt.Add(a.Latency + tt.wantDelay)); !d.NextAttemptAt.Equal(want) {
+					t.Errorf("next attempt got %v, want %v", d.NextAttemptAt, want)
+				}
+			}
+		})
+	}
+}
+
+// TestWorker_RetryThenSucceed follows one delivery through failures, the
+// schedule, and a success, keeping its webhook-id.
+func TestWorker_RetryThenSucceed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	var calls atomic.Int32
+	ids := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ids <- r.Header.Get("webhook-id")
+		if calls.Add(1) < 3 {
+			w.WriteHeader(500)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	d := b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	b.run(t)
+	for _, step := range []time.Duration{5 * time.Second, 5 * time.Minute} {
+		b.run(t) // not due yet
+		if got := calls.Load(); got != int32(len(b.store.delivery(d.ID).Attempts)) {
+			t.Fatalf("calls got %d, want one per attempt", got)
+		}
+		b.clock.Add(step + time.Second)
+		b.run(t)
+	}
+	got := b.store.delivery(d.ID)
+	if got.Status != hookd.DeliverySucceeded || got.AttemptCount != 3 {
+		t.Errorf("delivery got %q after %d attempts, want succeeded after 3", got.Status, got.AttemptCount)
+	}
+	if wh := b.store.webhook(wh.ID); wh.FailingSince != nil {
+		t.Errorf("webhook failing since got %v, want nil after a success", wh.FailingSince)
+	}
+	close(ids)
+	for id := range ids {
+		if id != d.ID {
+			t.Errorf("webhook-id got %q, want %q on every attempt", id, d.ID)
+		}
+	}
+}
+
+// TestWorker_Breaker opens the breaker of a failing webhook, keeps its
+// deliveries in the store while open, probes after the cool-down, and
+// closes on success.
+func TestWorker_Breaker(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics(nil)
+	b := setup(t, func(w *Worker) {
+		w.PerWebhookConcurrency = 1
+		w.Breaker = BreakerConfig{Threshold: 3, Cooldown: 5 * time.Minute}
+		w.Metrics = m
+	})
+	var failing atomic.Bool
+	failing.Store(true)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if failing.Load() {
+			w.WriteHeader(503)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	other := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + "/other"})
+	for range 10 {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	b.run(t)
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("calls got %d, want 3 (the breaker opens after 3 failures)", got)
+	}
+	if got := testutil.ToFloat64(m.breakersOpen); got != 1 {
+		t.Errorf("breakers open got %v, want 1", got)
+	}
+
+	// After the leases run out the remaining deliveries are due, but the
+	// webhook is excluded while its breaker is open; others still flow.
+	b.clock.Add(b.w.Lease + time.Second)
+	failing.Store(false)
+	b.store.publish(other, "accounts.added", accountData, "", b.clock.Now())
+	b.run(t)
+	if got := b.store.lastClaim().ExcludeWebhooks; len(got) != 1 || got[0] != wh.ID {
+		t.Errorf("excluded webhooks got %v, want [%s]", got, wh.ID)
+	}
+	if got := b.store.countStatus(other.ID, hookd.DeliverySucceeded); got != 1 {
+		t.Errorf("other webhook's deliveries succeeded got %d, want 1", got)
+	}
+	if got := calls.Load(); got != 4 {
+		t.Fatalf("calls got %d, want 4 (none to the open webhook)", got)
+	}
+
+	// After the cool-down one probe goes; its success closes the breaker
+	// and the rest follow.
+	b.clock.Add(5 * time.Minute)
+	b.run(t)
+	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != 10 {
+		t.Errorf("deliveries succeeded got %d, want 10", got)
+	}
+	if got := calls.Load(); got != 14 {
+		t.Errorf("calls got %d, want 14", got)
+	}
+	if got := testutil.ToFloat64(m.breakersOpen); got != 0 {
+		t.Errorf("breakers open got %v, want 0", got)
+	}
+}
+
+// TestWorker_Isolation: with half of 20 webhooks hanging, the other half
+// still get every delivery, and no webhook exceeds its concurrency limit.
+func TestWorker_Isolation(t *testing.T) {
+	t.Parallel()
+	const perWebhook = 4
+	b := setup(t, func(w *Worker) {
+		w.PollInterval = 5 * time.Millisecond
+		w.Timeout = time.Minute
+		w.PerWebhookConcurrency = perWebhook
+		w.Concurrency = 64
+	})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	current, peak := map[string]int{}, map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		current[r.URL.Path]++
+		peak[r.URL.Path] = max(peak[r.URL.Path], current[r.URL.Path])
+		mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		if strings.HasPrefix(r.URL.Path, "/hang") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		mu.Lock()
+		current[r.URL.Path]--
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs before srv.Close and the worker's Close
+	var good []*hookd.Webhook
+	for i := range 20 {
+		path := "/ok" + strconv.Itoa(i)
+		if i%2 == 0 {
+			path = "/hang" + strconv.Itoa(i)
+		}
+		wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + path})
+		if i%2 == 1 {
+			good = append(good, wh)
+		}
+		for range 3 * perWebhook {
+			b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+		}
+	}
+	b.w.Wake()
+	waitFor(t, "every delivery to the healthy webhooks", func() bool {
+		for _, wh := range good {
+			if b.store.countStatus(wh.ID, hookd.DeliverySucceeded) != 3*perWebhook {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for path, n := range peak {
+		if n > perWebhook {
+			t.Errorf("peak concurrency of %s got %d, want at most %d", path, n, perWebhook)
+		}
+	}
+}
+
+// TestWorker_Fairness: a claimed batch is served round-robin across its
+// webhooks, so one webhook's backlog does not go first.
+func TestWorker_Fairness(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w *Worker) { w.Concurrency = 1 })
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	busy := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + "/busy"})
+	quiet := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + "/quiet"})
+	for range 5 {
+		b.store.publish(busy, "accounts.added", accountData, "", b.clock.Now())
+	}
+	b.store.publish(quiet, "accounts.added", accountData, "", b.clock.Now())
+	// One batch holding both webhooks, the busy one's backlog first.
+	tasks, err := b.store.ClaimDeliveries(context.Background(), hookd.ClaimRequest{Now: b.clock.Now(), Limit: 10, Lease: b.w.Lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.w.mu.Lock()
+	b.w.enqueueLocked(tasks, b.clock.Now())
+	b.w.dispatchLocked(b.clock.Now())
+	b.w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := b.w.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"/busy", "/quiet", "/busy", "/busy", "/busy", "/busy"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("order got %v, want %v", order, want)
+	}
+}
+
+// TestWorker_CloseFinishesInFlight: Close waits for an attempt in flight
+// and records it.
+func TestWorker_CloseFinishesInFlight(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w *Worker) { w.PollInterval = 5 * time.Millisecond })
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	d := b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	b.w.Wake()
+	select {
+	case <-entered:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the delivery never arrived")
+	}
+	closed := make(chan struct{})
+	go func() {
+		b.w.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while an attempt was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-closed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close never returned")
+	}
+	if got := b.store.delivery(d.ID); got.Status != hookd.DeliverySucceeded {
+		t.Errorf("delivery status got %q, want succeeded", got.Status)
+	}
+	if err := b.w.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := b.w.ProcessBatch(context.Background()); err != ErrClosed {
+		t.Errorf("ProcessBatch after Close got %v, want ErrClosed", err)
+	}
+}
+
+// TestWorker_CompleteRetries: results survive a failing store and are
+// written once it recovers.
+func TestWorker_CompleteRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w *Worker) { w.Metrics = NewMetrics(nil) })
+	srv, _ := recorder(t, http.StatusOK)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	d := b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	b.store.mu.Lock()
+	b.store.completeErr = io.ErrUnexpectedEOF
+	b.store.mu.Unlock()
+	if _, err := b.w.ProcessBatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed write", func() bool {
+		b.w.mu.Lock()
+		sent := b.w.inflight == 0 && len(b.w.results) == 0
+		b.w.mu.Unlock()
+		return sent && testutil.ToFloat64(b.w.Metrics.completeErrors) > 0
+	})
+	if got := b.store.delivery(d.ID); got.Status != hookd.DeliveryPending {
+		t.Fatalf("delivery status got %q, want still pending while writes fail", got.Status)
+	}
+	b.store.mu.Lock()
+	b.store.completeErr = nil
+	b.store.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := b.w.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.store.delivery(d.ID); got.Status != hookd.DeliverySucceeded {
+		t.Errorf("delivery status got %q, want succeeded", got.Status)
+	}
+}
