@@ -187,6 +187,15 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Ping checks that the database answers a query, for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping db: %w", err)
+	}
+	return nil
+}
+
 // migrate applies every embedded migration not yet recorded in the
 // migrations table, each in its own transaction, in lexical order.
 func (db *DB) migrate(ctx context.Context) error {
