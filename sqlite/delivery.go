@@ -314,7 +314,7 @@ func (s *DeliveryService) loadWebhooks(ctx context.Context, ids []string) (map[s
 	defer rows.Close()
 	m := make(map[string]*hookd.Webhook, len(ids))
 	for rows.Next() {
-		w, err := scanWebhook(rows)
+		w, err := scanWebhook(rows, s.db.Secrets)
 		if err != nil {
 			return nil, fmt.Errorf("load webhooks: %w", err)
 		}

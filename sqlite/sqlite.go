@@ -61,6 +61,11 @@ type DB struct {
 	// delivery worker uses it to wake up without polling.
 	OnWork func()
 
+	// Secrets, when set, encrypts webhook secrets at rest
+	// (HOOKD_ENCRYPTION_KEY). Secrets written before it was set stay
+	// readable and are sealed when next written.
+	Secrets *hookd.SecretBox
+
 	writer *sql.DB // exactly one connection, used only by the writer goroutine
 	reader *sql.DB // read-only pool
 

@@ -26,7 +26,8 @@ func NewWebhookService(db *DB) *WebhookService {
 const webhookColumns = `id, tenant_id, name, events, url, config, secret, previous_secret,
 	previous_secret_expires_at, status, disabled_reason, failing_since, last_sent_at, created_at, updated_at`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*hookd.Webhook, error) {
+// scanWebhook reads one row of webhookColumns, opening sealed secrets with box.
+func scanWebhook(row interface{ Scan(...any) error }, box *hookd.SecretBox) (*hookd.Webhook, error) {
 	var w hookd.Webhook
 	var events, config string
 	var prevExpires, failing, lastSent sql.NullInt64
@@ -41,14 +42,21 @@ func scanWebhook(row interface{ Scan(...any) error }) (*hookd.Webhook, error) {
 	if err := json.Unmarshal([]byte(config), &w.Config); err != nil {
 		return nil, fmt.Errorf("webhook %s config: %w", w.ID, err)
 	}
+	var err error
+	if w.Secret, err = box.Open(w.Secret); err != nil {
+		return nil, fmt.Errorf("webhook %s secret: %w", w.ID, err)
+	}
+	if w.PreviousSecret, err = box.Open(w.PreviousSecret); err != nil {
+		return nil, fmt.Errorf("webhook %s previous secret: %w", w.ID, err)
+	}
 	w.PreviousSecretExpiresAt = fromNullMicros(prevExpires)
 	w.FailingSince, w.LastSentAt = fromNullMicros(failing), fromNullMicros(lastSent)
 	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &w, nil
 }
 
-func findWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.Webhook, error) {
-	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND tenant_id = ?`, id, tenantID))
+func findWebhook(ctx context.Context, q queryer, box *hookd.SecretBox, tenantID, id string) (*hookd.Webhook, error) {
+	w, err := scanWebhook(q.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND tenant_id = ?`, id, tenantID), box)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -57,7 +65,7 @@ func findWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.We
 
 // FindWebhookByID returns the tenant's webhook with that ID.
 func (s *WebhookService) FindWebhookByID(ctx context.Context, tenantID, id string) (*hookd.Webhook, error) {
-	w, err := findWebhook(ctx, s.db.reader, tenantID, id)
+	w, err := findWebhook(ctx, s.db.reader, s.db.Secrets, tenantID, id)
 	if err != nil {
 		return nil, fmt.Errorf("find webhook %s: %w", id, err)
 	}
@@ -94,7 +102,7 @@ func (s *WebhookService) FindWebhooks(ctx context.Context, filter hookd.WebhookF
 	defer rows.Close()
 	var ws []*hookd.Webhook
 	for rows.Next() {
-		w, err := scanWebhook(rows)
+		w, err := scanWebhook(rows, s.db.Secrets)
 		if err != nil {
 			return nil, false, fmt.Errorf("find webhooks: %w", err)
 		}
@@ -115,7 +123,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, w *hookd.Webhook) er
 			return err
 		}
 		_, err = tx.exec(`INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, w.TenantID, w.Name, events, w.URL, config, w.Secret, w.PreviousSecret,
+			w.ID, w.TenantID, w.Name, events, w.URL, config, s.db.Secrets.Seal(w.Secret), s.db.Secrets.Seal(w.PreviousSecret),
 			nullMicros(w.PreviousSecretExpiresAt), w.Status, w.DisabledReason, nullMicros(w.FailingSince),
 			nullMicros(w.LastSentAt), micros(w.CreatedAt), micros(w.UpdatedAt))
 		if err != nil {
@@ -156,7 +164,7 @@ func insertWebhookEvents(tx *Tx, w *hookd.Webhook) error {
 func (s *WebhookService) UpdateWebhook(ctx context.Context, tenantID, id string, upd hookd.WebhookUpdate, now time.Time) (*hookd.Webhook, error) {
 	var w *hookd.Webhook
 	err := s.db.write(ctx, func(tx *Tx) error {
-		old, err := findWebhook(tx.ctx, tx, tenantID, id)
+		old, err := findWebhook(tx.ctx, tx, s.db.Secrets, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -170,7 +178,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, tenantID, id string,
 		if _, err := tx.exec(`UPDATE webhooks SET name = ?, events = ?, url = ?, config = ?, secret = ?,
 			previous_secret = ?, previous_secret_expires_at = ?, status = ?, disabled_reason = ?,
 			failing_since = ?, updated_at = ? WHERE id = ?`,
-			w.Name, events, w.URL, config, w.Secret, w.PreviousSecret, nullMicros(w.PreviousSecretExpiresAt),
+			w.Name, events, w.URL, config, s.db.Secrets.Seal(w.Secret), s.db.Secrets.Seal(w.PreviousSecret), nullMicros(w.PreviousSecretExpiresAt),
 			w.Status, w.DisabledReason, nullMicros(w.FailingSince), micros(w.UpdatedAt), w.ID); err != nil {
 			return err
 		}

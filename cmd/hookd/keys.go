@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -18,11 +19,31 @@ func openDB(path string) (*sqlite.DB, error) {
 	if isPostgresURL(path) {
 		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported yet; use a SQLite path", redactURL(path))
 	}
+	box, err := secretBoxFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	db := sqlite.NewDB(path)
+	db.Secrets = box
 	if err := db.Open(); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// secretBoxFromEnv returns the box that seals webhook secrets at rest when
+// HOOKD_ENCRYPTION_KEY is set (an environment variable only, so the key
+// never shows in a process list), and nil otherwise.
+func secretBoxFromEnv() (*hookd.SecretBox, error) {
+	key := os.Getenv("HOOKD_ENCRYPTION_KEY")
+	if key == "" {
+		return nil, nil
+	}
+	box, err := hookd.NewSecretBox(key)
+	if err != nil {
+		return nil, fmt.Errorf("HOOKD_ENCRYPTION_KEY: %w", err)
+	}
+	return box, nil
 }
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -280,6 +281,60 @@ func TestEndToEnd(t *testing.T) {
 
 	c.json("DELETE", "/v1/webhooks/"+id, "", http.StatusNoContent, nil)
 	c.json("GET", "/v1/webhooks/"+id, "", http.StatusNotFound, nil)
+
+	// Operations endpoints need no auth.
+	resp, err := http.Get(c.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"hookd_queue_pending", `hookd_delivery_attempts_total{outcome="success"} 2`, "hookd_delivery_latency_seconds_bucket", "hookd_queue_oldest_due_age_seconds"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, err := http.Get(c.base + path); err != nil || resp.StatusCode != 200 {
+			t.Errorf("GET %s got %v, %v", path, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+}
+
+// TestEncryptedSecrets runs with HOOKD_ENCRYPTION_KEY set: secrets are sealed
+// in the database, and deliveries are still signed with the real secret.
+func TestEncryptedSecrets(t *testing.T) {
+	t.Setenv("HOOKD_ENCRYPTION_KEY", "a-test-key-of-plenty-characters")
+	m := MustRunMain(t, ModeServe, func(c *Config) { c.AllowPrivate = true })
+	if m.DB.Secrets == nil {
+		t.Fatalf("HOOKD_ENCRYPTION_KEY did not enable encryption")
+	}
+	rcv := newReceiver(t)
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"keys", "create", "--tenant", "enc", "--json", "--db", m.Config.DB}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]string
+	json.Unmarshal(out.Bytes(), &key)
+	c := &client{tb: t, base: m.HTTPServer.URL(), id: key["api_key_id"], secret: key["api_key_secret"]}
+	c.json("POST", "/v1/webhooks", `{"name":"enc","events":["*"],"url":"`+rcv.URL+`","secret":"sealed-secret"}`, http.StatusCreated, nil)
+	c.json("POST", "/v1/events", `{"event":"profiles.added","data":{"account":"a","user":"u","profile":"p"}}`, http.StatusAccepted, nil)
+	got := rcv.wait(t, 1)[0]
+	mac := hmac.New(sha512.New, []byte("sealed-secret"))
+	mac.Write(got.body)
+	if sig := got.header.Get("X-Argyle-Signature"); sig != hex.EncodeToString(mac.Sum(nil)) {
+		t.Fatalf("signature %q does not verify with the real secret", sig)
+	}
+	raw, err := os.ReadFile(m.Config.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(m.Config.DB + "-wal")
+	if bytes.Contains(raw, []byte("sealed-secret")) || bytes.Contains(wal, []byte("sealed-secret")) {
+		t.Fatalf("the secret is stored in the clear")
+	}
 }
 
 // TestServeRefusesPrivateTargets checks serve's strict egress: literal

@@ -77,14 +77,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = newLogger(cfg.LogFormat, os.Stderr)
 	}
-	if isPostgresURL(cfg.DB) {
-		return fmt.Errorf("--db %s: PostgreSQL is not supported yet; use a SQLite path", redactURL(cfg.DB))
+	db, err := openDB(cfg.DB)
+	if err != nil {
+		return err
 	}
-
-	m.DB = sqlite.NewDB(cfg.DB)
-	if err := m.DB.Open(); err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.DB, err)
-	}
+	m.DB = db
 	tenants := sqlite.NewTenantService(m.DB)
 	webhooks := sqlite.NewWebhookService(m.DB)
 	events := sqlite.NewEventService(m.DB)
@@ -247,6 +244,9 @@ func (m *Main) printBanner() {
 	fmt.Fprintf(w, "  Metrics   %s/metrics\n", base)
 	fmt.Fprintf(w, "  Database  %s\n", cfg.DB)
 	fmt.Fprintf(w, "  Bodies    %s JSON\n", cfg.BodyFormat)
+	if m.DB.Secrets != nil {
+		fmt.Fprintln(w, "  Secrets   encrypted at rest (HOOKD_ENCRYPTION_KEY)")
+	}
 	if cfg.AllowPrivate {
 		fmt.Fprintln(w, "  Egress    loopback and private delivery targets are ALLOWED")
 	} else {
