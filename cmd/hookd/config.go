@@ -56,6 +56,8 @@ type Config struct {
 	EgressProxy string
 	// Sandbox enables the /v1/sandbox routes. Always true in dev.
 	Sandbox bool
+	// SandboxSeed seeds the simulated data; 0 picks one from the clock.
+	SandboxSeed int64
 	// Role is RoleAll (default), RoleAPI or RoleWorker.
 	Role string
 	// Retention is how long finished deliveries are kept. Defaults to 30 days.
@@ -164,6 +166,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Timeout, "timeout", envDuration("HOOKD_TIMEOUT", c.Timeout), "timeout of one delivery attempt (env HOOKD_TIMEOUT)")
 	fs.DurationVar(&c.Lease, "lease", envDuration("HOOKD_LEASE", c.Lease), "how long a claimed delivery is held before it may be claimed again after a crash (default timeout+30s; env HOOKD_LEASE)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("HOOKD_LOG_FORMAT", c.LogFormat), "log format: json or text (env HOOKD_LOG_FORMAT)")
+	fs.Int64Var(&c.SandboxSeed, "sandbox-seed", 0, "seed for simulated sandbox data: the same seed gives the same accounts (0: from the clock)")
 	fs.StringVar(&c.EgressProxy, "egress-proxy", envOr("HOOKD_EGRESS_PROXY", c.EgressProxy), "HTTP proxy URL for every delivery, for static egress IPs (env HOOKD_EGRESS_PROXY)")
 	if c.Mode == ModeDev {
 		fs.StringVar(&c.APIKeyID, "api-key-id", envOr("HOOKD_API_KEY_ID", ""), "fixed sandbox API key id (env HOOKD_API_KEY_ID)")

@@ -396,6 +396,15 @@ func TestCommandLine(t *testing.T) {
 	if _, err := run("keys", "revoke", "nope", "--db", db); err == nil {
 		t.Fatalf("revoking an unknown key got no error")
 	}
+	if out, err := run("trigger", "accounts.added", "--tenant", "acme", "--db", db); err != nil || !strings.Contains(out, "to 0 webhook(s)") {
+		t.Fatalf("trigger got %q, %v", out, err)
+	}
+	if _, err := run("trigger", "accounts.exploded", "--db", db); err == nil || !strings.Contains(err.Error(), "unknown event") {
+		t.Fatalf("trigger of an unknown event got %v", err)
+	}
+	if _, err := run("trigger", "accounts.added", "--webhook", "01a20766-dad9-7a3b-bd4c-a9170edf964f", "--db", db); err == nil {
+		t.Fatalf("trigger to a missing webhook got no error")
+	}
 	if _, err := run("serve", "--body-format", "yaml", "--db", db); err == nil || !strings.Contains(err.Error(), "body-format") {
 		t.Fatalf("bad --body-format got %v", err)
 	}

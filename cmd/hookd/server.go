@@ -22,6 +22,7 @@ import (
 	"github.com/hookd/hookd/console"
 	"github.com/hookd/hookd/deliver"
 	"github.com/hookd/hookd/http"
+	"github.com/hookd/hookd/sandbox"
 	"github.com/hookd/hookd/sqlite"
 )
 
@@ -130,6 +131,16 @@ func (m *Main) Run(ctx context.Context) error {
 	s.Console = c
 	s.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	s.Ready = m.DB.Ping
+	if cfg.Sandbox {
+		store := sqlite.NewSandboxStore(m.DB)
+		seed := cfg.SandboxSeed
+		if seed == 0 {
+			seed = time.Now().UnixNano()
+		}
+		sim := &sandbox.Simulator{Store: store, Events: events, Webhooks: webhooks, Seed: seed}
+		s.Sandbox = &http.SandboxHandler{Store: store, Simulator: sim, Logger: m.Logger}
+		c.Sandbox = consoleSandbox{sim}
+	}
 	if !cfg.AllowPrivate {
 		s.URLPolicy = egress.CheckURL
 		c.URLPolicy = egress.CheckURL
@@ -246,6 +257,9 @@ func (m *Main) printBanner() {
 	fmt.Fprintf(w, "  Bodies    %s JSON\n", cfg.BodyFormat)
 	if m.DB.Secrets != nil {
 		fmt.Fprintln(w, "  Secrets   encrypted at rest (HOOKD_ENCRYPTION_KEY)")
+	}
+	if cfg.Sandbox {
+		fmt.Fprintf(w, "  Sandbox   %s/v1/sandbox/accounts (simulated Argyle accounts and data)\n", base)
 	}
 	if cfg.AllowPrivate {
 		fmt.Fprintln(w, "  Egress    loopback and private delivery targets are ALLOWED")
