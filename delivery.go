@@ -141,9 +141,13 @@ type DeliveryService interface {
 	RecoverDeliveries(ctx context.Context, tenantID, webhookID string, since, now time.Time) (int, error)
 
 	// ClaimDeliveries atomically claims up to req.Limit pending deliveries
-	// due at req.Now, oldest due first, setting their NextAttemptAt to
-	// req.Now+req.Lease. No delivery is returned to two claimers while its
-	// lease holds.
+	// due at req.Now, setting their NextAttemptAt to req.Now+req.Lease. No
+	// delivery is returned to two claimers while its lease holds. Claims
+	// are fair: the first claim of a store, and at least one every few tens
+	// of milliseconds after, shares itself out across the tenants with due
+	// work and, within each, across its webhooks, each giving its oldest due
+	// deliveries, so no backlog starves another tenant or webhook. Capacity
+	// left over, and the claims in between, go to the oldest due first.
 	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]*Task, error)
 
 	// CompleteDeliveries records each result in one transaction: appends

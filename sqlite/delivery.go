@@ -14,7 +14,8 @@ import (
 
 // DeliveryService stores deliveries and attempts, and is the delivery queue.
 type DeliveryService struct {
-	db *DB
+	db   *DB
+	fair fairClaimer
 }
 
 var _ hookd.DeliveryService = (*DeliveryService)(nil)
@@ -236,25 +237,32 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	if req.Limit <= 0 {
 		return nil, nil
 	}
-	query := `UPDATE deliveries SET next_attempt_at = ?
-		WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?)
-		RETURNING ` + deliveryColumns
-	args := []any{micros(req.Now.Add(req.Lease)), micros(req.Now), req.Limit}
-	if len(req.ExcludeWebhooks) > 0 {
-		query = `UPDATE deliveries SET next_attempt_at = ?
-		WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			AND webhook_id NOT IN (SELECT value FROM json_each(?))
-			ORDER BY next_attempt_at LIMIT ?)
-		RETURNING ` + deliveryColumns
-		args = []any{micros(req.Now.Add(req.Lease)), micros(req.Now), jsonArray(req.ExcludeWebhooks), req.Limit}
-	}
+	lease := micros(req.Now.Add(req.Lease))
 	var ds []*hookd.Delivery
 	err := s.db.write(ctx, func(tx *Tx) error {
-		rows, err := tx.query(query, args...)
-		if err != nil {
-			return err
+		var rows *sql.Rows
+		if s.fair.due() {
+			ids, err := s.fair.claimIDs(tx, req)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			rows, err = tx.query(`UPDATE deliveries SET next_attempt_at = ?
+				WHERE id IN (SELECT value FROM json_each(?)) RETURNING `+deliveryColumns, lease, jsonArray(ids))
+			if err != nil {
+				return err
+			}
+		} else {
+			var err error
+			rows, err = tx.query(`UPDATE deliveries SET next_attempt_at = ?
+				WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+					AND webhook_id NOT IN (SELECT value FROM json_each(?))
+					ORDER BY next_attempt_at LIMIT ?)
+				RETURNING `+deliveryColumns, lease, micros(req.Now), jsonArray(req.ExcludeWebhooks), req.Limit)
+			if err != nil {
+				return err
+			}
 		}
+		var err error
 		ds, err = scanDeliveries(rows)
 		return err
 	})

@@ -211,6 +211,60 @@ func exerciseDeliveryClaim(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	// A backlog must not starve anyone: a claim shares itself out across
+	// tenants with due work, and within a tenant across its webhooks, even
+	// when one lane's deliveries are all older than another's.
+	t.Run("FairAcrossTenants", func(t *testing.T) {
+		b := setup(t, open)
+		b.mustWebhook(t)
+		other := b.mustTenant(t, "small")
+		small := b.mustCreateWebhook(t, b.newWebhook(other.ID))
+		var backlog []*hookd.Event
+		for i := range 60 {
+			backlog = append(backlog, newEvent(b.tenant.ID, "accounts.added", b.at(time.Duration(i)*time.Millisecond)))
+		}
+		if _, err := b.Events.PublishEvents(b.ctx, backlog); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			b.mustPublish(t, newEvent(other.ID, "accounts.added", b.at(time.Second+time.Duration(i)*time.Millisecond)))
+		}
+		tasks := b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Hour), Limit: 20, Lease: lease})
+		n := 0
+		for _, task := range tasks {
+			if task.Delivery.WebhookID == small.ID {
+				n++
+			}
+		}
+		if len(tasks) != 20 || n != 3 {
+			t.Fatalf("claim of 20 got %d tasks, %d of the small tenant's 3; want 20 with all 3", len(tasks), n)
+		}
+	})
+
+	t.Run("FairAcrossWebhooks", func(t *testing.T) {
+		b := setup(t, open)
+		busy := b.mustWebhook(t, "accounts.added")
+		quiet := b.mustWebhook(t, "accounts.updated")
+		var backlog []*hookd.Event
+		for i := range 60 {
+			backlog = append(backlog, newEvent(b.tenant.ID, "accounts.added", b.at(time.Duration(i)*time.Millisecond)))
+		}
+		if _, err := b.Events.PublishEvents(b.ctx, backlog); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			b.mustPublish(t, newEvent(b.tenant.ID, "accounts.updated", b.at(time.Second+time.Duration(i)*time.Millisecond)))
+		}
+		tasks := b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Hour), Limit: 20, Lease: lease})
+		counts := map[string]int{}
+		for _, task := range tasks {
+			counts[task.Delivery.WebhookID]++
+		}
+		if counts[quiet.ID] != 3 || counts[busy.ID] != 17 {
+			t.Fatalf("claim of 20 got %d of the quiet webhook's 3 and %d of the busy one's; want 3 and 17", counts[quiet.ID], counts[busy.ID])
+		}
+	})
+
 	t.Run("Limit", func(t *testing.T) {
 		b := setup(t, open)
 		b.mustWebhook(t)

@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"database/sql"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Bounds on one fair claim's walk, so a claim costs a few dozen index seeks
+// however many tenants and webhooks have work. The round-robin cursors move
+// on every claim, so every lane is reached within a few claims.
+const (
+	maxClaimTenants  = 16
+	maxClaimWebhooks = 16
+)
+
+// fairEvery is how often a claim walks the lanes; the claims in between take
+// the oldest due deliveries, which costs one statement instead of a few
+// dozen. So a backlog can delay another tenant's due deliveries by about
+// this long, but never starve them.
+const fairEvery = 20 * time.Millisecond
+
+// fairClaimer chooses which pending deliveries a claim takes, so that no
+// tenant's backlog starves another tenant, and no webhook's another webhook
+// of the same tenant. It shares the claim out round-robin: first across the
+// tenants with pending work, then within each tenant across its webhooks,
+// each lane giving its oldest due deliveries. Capacity the lanes leave unused
+// goes to the oldest due deliveries anywhere, so a single backlog still
+// drains at full speed.
+type fairClaimer struct {
+	mu       sync.Mutex
+	walked   time.Time         // when a claim last walked the lanes (wall clock)
+	tenant   string            // the tenant served first last time
+	webhooks map[string]string // per tenant, the webhook served last
+}
+
+// due reports whether this claim should walk the lanes (at most every
+// fairEvery); the others take the oldest due deliveries.
+func (f *fairClaimer) due() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if time.Since(f.walked) < fairEvery {
+		return false
+	}
+	f.walked = time.Now()
+	return true
+}
+
+// claimIDs returns up to req.Limit IDs of due, pending deliveries, chosen
+// fairly, outside req.ExcludeWebhooks. It runs inside the claim's write
+// transaction.
+func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.webhooks == nil {
+		f.webhooks = make(map[string]string)
+	}
+	now := micros(req.Now)
+	ids := make([]string, 0, req.Limit)
+	chosen := make(map[string]bool, req.Limit)
+	excluded := make(map[string]bool, len(req.ExcludeWebhooks))
+	for _, id := range req.ExcludeWebhooks {
+		excluded[id] = true
+	}
+
+	tenants, err := nextKeys(tx, f.tenant, maxClaimTenants, func(after string) *sql.Row {
+		return tx.queryRow(`SELECT MIN(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > ?`, after)
+	})
+	if err != nil || len(tenants) == 0 {
+		return nil, err
+	}
+	f.tenant = tenants[0]
+
+	tenantQuota := max(1, req.Limit/len(tenants))
+	for _, tenant := range tenants {
+		webhooks, err := nextKeys(tx, f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) *sql.Row {
+			return tx.queryRow(`SELECT MIN(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id > ?`, tenant, after)
+		})
+		if err != nil {
+			return nil, err
+		}
+		lanes := webhooks[:0]
+		for _, w := range webhooks {
+			if !excluded[w] && len(lanes) < maxClaimWebhooks {
+				lanes = append(lanes, w)
+			}
+		}
+		if len(lanes) == 0 {
+			continue
+		}
+		f.webhooks[tenant] = lanes[len(lanes)-1]
+		laneQuota := max(1, tenantQuota/len(lanes))
+		for _, w := range lanes {
+			n := min(laneQuota, req.Limit-len(ids))
+			if n <= 0 {
+				break
+			}
+			rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
+				AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, tenant, w, now, n)
+			if err != nil {
+				return nil, err
+			}
+			if ids, err = appendIDs(ids, chosen, rows); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(f.webhooks) > 4*maxClaimTenants*maxClaimTenants {
+		clear(f.webhooks) // forget tenants that went quiet
+	}
+
+	// Fill what the lanes left with the oldest due deliveries anywhere.
+	return f.oldest(tx, req, ids, chosen)
+}
+
+// oldest fills ids, up to req.Limit, with the oldest due deliveries outside
+// req.ExcludeWebhooks that are not already chosen.
+func (f *fairClaimer) oldest(tx *Tx, req hookd.ClaimRequest, ids []string, chosen map[string]bool) ([]string, error) {
+	rest := req.Limit - len(ids)
+	if rest <= 0 {
+		return ids, nil
+	}
+	rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+		AND webhook_id NOT IN (SELECT value FROM json_each(?))
+		ORDER BY next_attempt_at LIMIT ?`, micros(req.Now), jsonArray(req.ExcludeWebhooks), rest+len(ids))
+	if err != nil {
+		return nil, err
+	}
+	if ids, err = appendIDs(ids, chosen, rows); err != nil {
+		return nil, err
+	}
+	if len(ids) > req.Limit {
+		ids = ids[:req.Limit]
+	}
+	return ids, nil
+}
+
+// nextKeys walks distinct keys in index order, starting just after cursor
+// and wrapping around once, returning at most n of them. next(after) must
+// return the smallest key greater than after, or NULL.
+func nextKeys(tx *Tx, cursor string, n int, next func(after string) *sql.Row) ([]string, error) {
+	var keys []string
+	after, wrapped := cursor, cursor == ""
+	for len(keys) < n {
+		var k sql.NullString
+		if err := next(after).Scan(&k); err != nil {
+			return nil, err
+		}
+		if !k.Valid || (wrapped && cursor != "" && k.String > cursor) {
+			if wrapped {
+				break
+			}
+			wrapped, after = true, ""
+			continue
+		}
+		if wrapped && cursor != "" && k.String == cursor {
+			keys = append(keys, k.String)
+			break
+		}
+		keys = append(keys, k.String)
+		after = k.String
+	}
+	return keys, nil
+}
+
+// appendIDs appends the IDs rows yields that are not already chosen.
+func appendIDs(ids []string, chosen map[string]bool, rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if !chosen[id] {
+			chosen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
+}
