@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,97 +47,39 @@ type receivedRequest struct {
 }
 
 // receiver is a webhook endpoint on 127.0.0.1 that records every request and
-// answers 200.
+// answers 200, or the status set with failWith.
 type receiver struct {
-	mu   sync.Mutex
-	reqs []receivedRequest
+	mu     sync.Mutex
+	status int
+	reqs   []receivedRequest
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	rc.reqs = append(rc.reqs, receivedRequest{header: r.Header.Clone(), body: b})
+	status := rc.status
 	rc.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if status != 0 {
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"received": false}`)
+		return
+	}
 	_, _ = io.WriteString(w, `{"received": true}`)
+}
+
+// failWith makes the receiver answer status from now on.
+func (rc *receiver) failWith(status int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.status = status
 }
 
 func (rc *receiver) requests() []receivedRequest {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]receivedRequest(nil), rc.reqs...)
-}
-
-// sender plays the delivery worker for the fake store: it POSTs each due
-// delivery to its webhook, as hookd would, and records the attempt.
-type sender struct {
-	store  *fakeStore
-	client *http.Client
-	wg     sync.WaitGroup
-}
-
-func (s *sender) due(id string) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.send(id)
-	}()
-}
-
-func (s *sender) send(id string) {
-	ctx := context.Background()
-	s.store.mu.Lock()
-	d, ok := s.store.deliveries[id]
-	var w *hookd.Webhook
-	var e *hookd.Event
-	if ok {
-		w, e = s.store.webhooks[d.WebhookID], s.store.events[d.EventID]
-	}
-	s.store.mu.Unlock()
-	if !ok || w == nil || e == nil {
-		return
-	}
-	var resource []byte
-	if hookd.IncludesResource(e.Type, w) {
-		resource = e.Resource
-	}
-	body := hookd.AppendEnvelope(nil, e.Type, w.Name, e.Data, resource, true)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "hookd/"+hookd.Version)
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", fmt.Sprint(time.Now().Unix()))
-	if w.Secret != "" {
-		mac := hmac.New(sha512.New, []byte(w.Secret))
-		mac.Write(body)
-		req.Header.Set("X-Argyle-Signature", hex.EncodeToString(mac.Sum(nil)))
-	}
-	started := hookd.Now()
-	a := hookd.Attempt{StartedAt: started}
-	status := hookd.DeliveryFailed
-	resp, err := s.client.Do(req)
-	if err != nil {
-		a.Error = err.Error()
-	} else {
-		rb, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxResponseBody))
-		resp.Body.Close()
-		a.StatusCode, a.ResponseBody = resp.StatusCode, string(rb)
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			status = hookd.DeliverySucceeded
-		} else {
-			a.Error = "unexpected status " + resp.Status
-		}
-	}
-	a.Latency = time.Since(started)
-	s.store.mu.Lock()
-	if d, ok := s.store.deliveries[id]; ok {
-		a.Number = d.AttemptCount + 1
-	}
-	s.store.mu.Unlock()
-	_ = s.store.CompleteDeliveries(ctx, []hookd.AttemptResult{{DeliveryID: id, WebhookID: w.ID, Attempt: a, Status: status}})
 }
 
 // listen127 serves h on 127.0.0.1 only.
@@ -166,18 +107,14 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store := newFakeStore()
-	tenantID, keyID, secret := store.addTenant("acme")
-	snd := &sender{store: store, client: &http.Client{Timeout: 5 * time.Second}}
-	store.setDue(snd.due)
-	t.Cleanup(snd.wg.Wait)
-
+	// The receiver starts first so it outlives the worker delivering to it.
 	recv := &receiver{}
 	recvSrv := listen127(t, recv)
-	h := newHandler(store)
-	h.Logger = slog.New(slog.DiscardHandler)
-	h.Sandbox = &fakeSandbox{}
-	srv := listen127(t, h)
+	stack := newRealStack(t)
+	tenantID, keyID, secret := stack.addTenant(t, "acme")
+	otherID, _, _ := stack.addTenant(t, "other")
+	otherHook := stack.addWebhook(t, otherID, "Other tenant's hook", recvSrv.URL+"/other", "accounts.added")
+	base := stack.url
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -262,7 +199,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign in.
-	do("open console", chromedp.Navigate(srv.URL+"/console/"), chromedp.WaitVisible(chromedp.ID("api_key_id")))
+	do("open console", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("api_key_id")))
 	shoot("signin")
 	do("fill sign-in",
 		chromedp.SendKeys(chromedp.ID("api_key_id"), keyID),
@@ -274,8 +211,24 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("htmx 2.0.11 loaded: got %v (%v), want true", loaded, err)
 	}
 
+	// Another tenant's webhook is not found, and not listed.
+	resp, err := chromedp.RunResponse(bctx, chromedp.Navigate(base+"/console/webhooks/"+otherHook.ID))
+	if err != nil {
+		t.Fatalf("open the other tenant's webhook: %v", err)
+	}
+	if got, want := resp.Status, int64(404); got != want {
+		t.Errorf("the other tenant's webhook page: got status %d, want %d", got, want)
+	}
+	if got := text("main"); strings.Contains(got, otherHook.Name) || strings.Contains(got, otherHook.URL) {
+		t.Errorf("the other tenant's webhook page shows it: %q", got)
+	}
+	do("webhooks of acme", chromedp.Navigate(base+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if got := text("main"); strings.Contains(got, otherHook.Name) {
+		t.Errorf("acme's webhook list shows the other tenant's webhook: %q", got)
+	}
+
 	// Create a webhook through the form.
-	do("new webhook", chromedp.Navigate(srv.URL+"/console/webhooks/new"), chromedp.WaitVisible(chromedp.ID("name")))
+	do("new webhook", chromedp.Navigate(base+"/console/webhooks/new"), chromedp.WaitVisible(chromedp.ID("name")))
 	do("fill webhook",
 		chromedp.SendKeys(chromedp.ID("name"), "Local receiver"),
 		chromedp.SendKeys(chromedp.ID("url"), recvSrv.URL+"/hooks"),
@@ -289,7 +242,7 @@ func TestBrowser(t *testing.T) {
 	shoot("webhook-form")
 	// Days synced is refused with accounts.added; the error shows by the options.
 	do("type days", chromedp.SendKeys(chromedp.ID("days_synced"), "45"))
-	resp, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`.webhook-form button[type=submit]`)))
+	resp, err = chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`.webhook-form button[type=submit]`)))
 	if err != nil {
 		t.Fatalf("submit invalid form: %v", err)
 	}
@@ -373,21 +326,26 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("redelivery: got %d requests, webhook-ids must match", len(reqs))
 	}
 
-	do("deliveries", chromedp.Navigate(srv.URL+"/console/deliveries"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	do("deliveries", chromedp.Navigate(base+"/console/deliveries"), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	shoot("deliveries")
-	do("webhooks", chromedp.Navigate(srv.URL+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	do("webhooks", chromedp.Navigate(base+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	if got := text("table.list"); !strings.Contains(got, "Local receiver") || !strings.Contains(got, "0%") {
 		t.Errorf("webhook list: got %q", got)
 	}
 	shoot("webhooks")
-	do("overview", chromedp.Navigate(srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart rect.bar")))
+	do("overview", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("svg.chart rect.bar")))
 	if got, want := text("#live .stat .num"), "1"; got != want {
 		t.Errorf("deliveries in the last hour: got %q, want %q", got, want)
 	}
 	// htmx polls the live part every 5 s: a failing delivery shows up
 	// without a reload.
-	hooks, _, _ := store.FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tenantID, Page: hookd.Page{Limit: 1}})
-	store.addDelivery(hooks[0], "accounts.added", 500)
+	// The receiver now fails, so the worker records a failing attempt.
+	hooks, _, err := stack.webhooks.FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tenantID, Page: hookd.Page{Limit: 1}})
+	if err != nil || len(hooks) != 1 {
+		t.Fatalf("find acme's webhook: got %d (%v), want 1", len(hooks), err)
+	}
+	recv.failWith(http.StatusInternalServerError)
+	stack.publish(t, hooks[0], "accounts.added")
 	live, err := chromedp.Run(bctx, chromedp.Poll[bool](
 		`document.querySelector("#live .stat .num").textContent === "2" && document.querySelector("svg.chart rect.bar.fail") !== null`,
 		chromedp.WithPollingTimeout(20*time.Second)))
@@ -395,11 +353,11 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("overview after polling: got %v (%v), want the new delivery counted", live, err)
 	}
 	shoot("overview")
-	do("sandbox", chromedp.Navigate(srv.URL+"/console/sandbox"), chromedp.WaitVisible(chromedp.ID("employer")))
+	do("sandbox", chromedp.Navigate(base+"/console/sandbox"), chromedp.WaitVisible(chromedp.ID("employer")))
 	shoot("sandbox")
 
 	// Delete the webhook, through its confirmation page.
-	do("webhook", chromedp.Navigate(srv.URL+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("table.list a")))
+	do("webhook", chromedp.Navigate(base+"/console/webhooks"), chromedp.WaitVisible(chromedp.CSS("table.list a")))
 	submit("open webhook", "table.list td a")
 	submit("delete", "#delete")
 	shoot("delete-confirm")
@@ -407,9 +365,12 @@ func TestBrowser(t *testing.T) {
 	if got := text(".flash"); !strings.Contains(got, `Webhook "Local receiver" deleted.`) {
 		t.Errorf("flash after delete: got %q", got)
 	}
-	hooks, _, _ = store.FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tenantID, Page: hookd.Page{Limit: 10}})
-	if len(hooks) != 0 {
-		t.Errorf("webhooks after delete: got %d, want 0", len(hooks))
+	hooks, _, err = stack.webhooks.FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tenantID, Page: hookd.Page{Limit: 10}})
+	if err != nil || len(hooks) != 0 {
+		t.Errorf("webhooks after delete: got %d (%v), want 0", len(hooks), err)
+	}
+	if _, err := stack.webhooks.FindWebhookByID(ctx, otherID, otherHook.ID); err != nil {
+		t.Errorf("the other tenant's webhook after acme's delete: %v", err)
 	}
 	t.Logf("screenshots in %s", artifacts)
 }
