@@ -39,7 +39,7 @@ type Config struct {
 	// Addr is the listen address. Defaults to 127.0.0.1:8080 in dev and
 	// :8080 in serve.
 	Addr string
-	// DB is a SQLite file path (or, later, a postgres:// URL).
+	// DB is a SQLite file path or a postgres:// URL.
 	DB string
 	// BodyFormat is hookd.BodyIndented (dev's default, as Argyle sends) or
 	// hookd.BodyCompact (serve's default).
@@ -159,7 +159,7 @@ func (c *Config) Validate() error {
 // bindFlags registers c's fields on fs, with defaults from HOOKD_* variables.
 func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", envOr("HOOKD_ADDR", c.Addr), "listen address (env HOOKD_ADDR)")
-	fs.StringVar(&c.DB, "db", envOr("HOOKD_DB", c.DB), "SQLite database path (env HOOKD_DB)")
+	fs.StringVar(&c.DB, "db", envOr("HOOKD_DB", c.DB), "SQLite database path or postgres:// URL (env HOOKD_DB)")
 	fs.StringVar(&c.BodyFormat, "body-format", envOr("HOOKD_BODY_FORMAT", c.BodyFormat), "delivery body JSON: indented or compact (env HOOKD_BODY_FORMAT)")
 	fs.StringVar(&c.Role, "role", envOr("HOOKD_ROLE", c.Role), "what this node does: all, api or worker (env HOOKD_ROLE)")
 	fs.DurationVar(&c.Retention, "retention", envDuration("HOOKD_RETENTION", c.Retention), "how long finished deliveries are kept (env HOOKD_RETENTION)")

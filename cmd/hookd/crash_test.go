@@ -123,31 +123,9 @@ func TestCrashRecovery(t *testing.T) {
 	api := &client{tb: t, base: c.base, id: key["api_key_id"], secret: key["api_key_secret"]}
 	api.json("POST", "/v1/webhooks", `{"name":"crash","events":["*"],"url":"`+rcv.URL+`"}`, http.StatusCreated, nil)
 
-	var amu sync.Mutex
-	accepted := map[int]bool{}
-	publish := func(base string, from, to int) error {
-		var events []string
-		for i := from; i < to; i++ {
-			events = append(events, fmt.Sprintf(`{"event":"activities.added","data":{"account":"a","user":"u","seq":%d}}`, i))
-		}
-		req, _ := http.NewRequest("POST", base+"/v1/events/batch", strings.NewReader(`{"events":[`+strings.Join(events, ",")+`]}`))
-		req.SetBasicAuth(key["api_key_id"], key["api_key_secret"])
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		amu.Lock()
-		for i := from; i < to; i++ {
-			accepted[i] = true
-		}
-		amu.Unlock()
-		return nil
-	}
+	pub := &publisher{keyID: key["api_key_id"], keySecret: key["api_key_secret"], batch: batch}
+	publish := pub.publish
+	var amu sync.Mutex // guards unanswered
 
 	// Two publishers race the SIGKILL: it lands once a third of the events
 	// are accepted, with publishes and deliveries in flight. A batch whose
@@ -181,13 +159,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}()
 	}
-	for {
-		amu.Lock()
-		n := len(accepted)
-		amu.Unlock()
-		if n >= total/3 {
-			break
-		}
+	for pub.count() < total/3 {
 		time.Sleep(time.Millisecond)
 	}
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -207,6 +179,7 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatalf("publish %d after restart: %v", seq, err)
 		}
 	}
+	accepted := pub.snapshot()
 
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -245,4 +218,58 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// publisher publishes numbered activities.added events in batches and
+// remembers which were answered 202: those are the accepted ones.
+type publisher struct {
+	keyID, keySecret string
+	batch            int
+
+	mu       sync.Mutex
+	accepted map[int]bool
+}
+
+// publish publishes events from..to-1 to the node at base.
+func (p *publisher) publish(base string, from, to int) error {
+	var events []string
+	for i := from; i < to; i++ {
+		events = append(events, fmt.Sprintf(`{"event":"activities.added","data":{"account":"a","user":"u","seq":%d}}`, i))
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/events/batch", strings.NewReader(`{"events":[`+strings.Join(events, ",")+`]}`))
+	req.SetBasicAuth(p.keyID, p.keySecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.accepted == nil {
+		p.accepted = map[int]bool{}
+	}
+	for i := from; i < to; i++ {
+		p.accepted[i] = true
+	}
+	return nil
+}
+
+func (p *publisher) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.accepted)
+}
+
+func (p *publisher) snapshot() map[int]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[int]bool, len(p.accepted))
+	for k := range p.accepted {
+		m[k] = true
+	}
+	return m
 }

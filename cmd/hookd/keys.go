@@ -5,46 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/sqlite"
 )
-
-// openDB opens the database named by --db (or HOOKD_DB, or DefaultDB) for a
-// command-line tool; it works while a server runs on the same file.
-func openDB(path string) (*sqlite.DB, error) {
-	if isPostgresURL(path) {
-		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported yet; use a SQLite path", redactURL(path))
-	}
-	box, err := secretBoxFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	db := sqlite.NewDB(path)
-	db.Secrets = box
-	if err := db.Open(); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
-	return db, nil
-}
-
-// secretBoxFromEnv returns the box that seals webhook secrets at rest when
-// HOOKD_ENCRYPTION_KEY is set (an environment variable only, so the key
-// never shows in a process list), and nil otherwise.
-func secretBoxFromEnv() (*hookd.SecretBox, error) {
-	key := os.Getenv("HOOKD_ENCRYPTION_KEY")
-	if key == "" {
-		return nil, nil
-	}
-	box, err := hookd.NewSecretBox(key)
-	if err != nil {
-		return nil, fmt.Errorf("HOOKD_ENCRYPTION_KEY: %w", err)
-	}
-	return box, nil
-}
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := func(w io.Writer) {
@@ -76,7 +41,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func dbFlag(fs interface {
 	StringVar(*string, string, string, string)
 }, p *string) {
-	fs.StringVar(p, "db", envOr("HOOKD_DB", DefaultDB), "SQLite database path (env HOOKD_DB)")
+	fs.StringVar(p, "db", envOr("HOOKD_DB", DefaultDB), "SQLite database path or postgres:// URL (env HOOKD_DB)")
 }
 
 func runKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -94,12 +59,12 @@ func runKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if strings.TrimSpace(tenantName) == "" {
 		return usagef("keys create: --tenant is required")
 	}
-	db, err := openDB(dbPath)
+	db, err := OpenStore(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ts := sqlite.NewTenantService(db)
+	ts := db.Tenants
 	tenant, err := ts.EnsureTenant(ctx, tenantName)
 	if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
@@ -127,12 +92,12 @@ func runKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if len(rest) > 0 {
 		return usagef("keys list: unexpected argument %q", rest[0])
 	}
-	db, err := openDB(dbPath)
+	db, err := OpenStore(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	keys, err := sqlite.NewTenantService(db).FindAPIKeys(ctx)
+	keys, err := db.Tenants.FindAPIKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("list keys: %w", err)
 	}
@@ -177,12 +142,12 @@ func runKeysRevoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(rest) != 1 {
 		return usagef("keys revoke: give exactly one API key id")
 	}
-	db, err := openDB(dbPath)
+	db, err := OpenStore(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := sqlite.NewTenantService(db).RevokeAPIKey(ctx, rest[0], hookd.Now()); hookd.ErrorCode(err) == hookd.ENOTFOUND {
+	if err := db.Tenants.RevokeAPIKey(ctx, rest[0], hookd.Now()); hookd.ErrorCode(err) == hookd.ENOTFOUND {
 		return fmt.Errorf("no API key %q", rest[0])
 	} else if err != nil {
 		return fmt.Errorf("revoke key: %w", err)
@@ -200,7 +165,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if len(rest) > 0 {
 		return usagef("migrate: unexpected argument %q", rest[0])
 	}
-	db, err := openDB(dbPath) // Open applies pending migrations
+	db, err := OpenStore(dbPath) // opening applies pending migrations
 	if err != nil {
 		return err
 	}
@@ -209,7 +174,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("read migrations: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s is at the latest schema; applied migrations:\n", dbPath)
+	fmt.Fprintf(stdout, "%s is at the latest schema; applied migrations:\n", redactDSN(dbPath))
 	for _, name := range applied {
 		fmt.Fprintf(stdout, "  %s\n", name)
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 const (
@@ -144,7 +146,16 @@ func (c *client) json(method, path, body string, wantStatus int, into any) {
 // subscribe a local receiver, publish, and receive a correctly signed POST.
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
-	m := MustRunMain(t, ModeDev)
+	testEndToEnd(t, MustRunMain(t, ModeDev))
+}
+
+// TestEndToEndPostgres runs the same on PostgreSQL.
+func TestEndToEndPostgres(t *testing.T) {
+	t.Parallel()
+	testEndToEnd(t, MustRunMain(t, ModeDev, func(c *Config) { c.DB = pgtest.MustSchemaURL(t) }))
+}
+
+func testEndToEnd(t *testing.T, m *Main) {
 	rcv := newReceiver(t)
 	c := &client{tb: t, base: m.HTTPServer.URL(), id: testKeyID, secret: testKeySecret}
 
@@ -308,7 +319,7 @@ func TestEndToEnd(t *testing.T) {
 func TestEncryptedSecrets(t *testing.T) {
 	t.Setenv("HOOKD_ENCRYPTION_KEY", "a-test-key-of-plenty-characters")
 	m := MustRunMain(t, ModeServe, func(c *Config) { c.AllowPrivate = true })
-	if m.DB.Secrets == nil {
+	if !m.Store.Encrypted {
 		t.Fatalf("HOOKD_ENCRYPTION_KEY did not enable encryption")
 	}
 	rcv := newReceiver(t)

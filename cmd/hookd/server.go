@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/hookd/hookd/deliver"
 	"github.com/hookd/hookd/http"
 	"github.com/hookd/hookd/sandbox"
-	"github.com/hookd/hookd/sqlite"
 )
 
 // SandboxTenant is the tenant dev creates and prints a key for.
@@ -34,7 +32,7 @@ const SandboxTenant = "sandbox"
 type Main struct {
 	Config Config
 
-	DB         *sqlite.DB
+	Store      *Store
 	HTTPServer *http.Server
 	Worker     *deliver.Worker
 	Logger     *slog.Logger
@@ -78,15 +76,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = newLogger(cfg.LogFormat, os.Stderr)
 	}
-	db, err := openDB(cfg.DB)
+	st, err := OpenStore(cfg.DB)
 	if err != nil {
 		return err
 	}
-	m.DB = db
-	tenants := sqlite.NewTenantService(m.DB)
-	webhooks := sqlite.NewWebhookService(m.DB)
-	events := sqlite.NewEventService(m.DB)
-	deliveries := sqlite.NewDeliveryService(m.DB)
+	m.Store = st
+	tenants, webhooks, events, deliveries := st.Tenants, st.Webhooks, st.Events, st.Deliveries
 
 	if cfg.Mode == ModeDev {
 		if err := m.ensureSandboxKey(ctx, tenants); err != nil {
@@ -113,7 +108,11 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Worker.Logger = m.Logger
 		m.Worker.Metrics = deliver.NewMetrics(reg)
-		m.DB.OnWork = m.Worker.Wake
+		if st.Kind == "postgres" {
+			// Other nodes' publishes don't wake this worker: poll often.
+			m.Worker.PollInterval = 200 * time.Millisecond
+		}
+		st.OnWork(m.Worker.Wake)
 		if err := m.Worker.Open(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -130,9 +129,9 @@ func (m *Main) Run(ctx context.Context) error {
 	s.Logger = m.Logger
 	s.Console = c
 	s.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	s.Ready = m.DB.Ping
+	s.Ready = st.Ping
 	if cfg.Sandbox {
-		store := sqlite.NewSandboxStore(m.DB)
+		store := st.Sandbox
 		seed := cfg.SandboxSeed
 		if seed == 0 {
 			seed = time.Now().UnixNano()
@@ -173,8 +172,8 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Worker.Close())
 	}
 	m.wg.Wait()
-	if m.DB != nil {
-		errs = append(errs, m.DB.Close())
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -253,9 +252,9 @@ func (m *Main) printBanner() {
 	fmt.Fprintf(w, "  API       %s/v1\n", base)
 	fmt.Fprintf(w, "  Console   %s/console\n", base)
 	fmt.Fprintf(w, "  Metrics   %s/metrics\n", base)
-	fmt.Fprintf(w, "  Database  %s\n", cfg.DB)
+	fmt.Fprintf(w, "  Database  %s (%s)\n", redactDSN(cfg.DB), m.Store.Kind)
 	fmt.Fprintf(w, "  Bodies    %s JSON\n", cfg.BodyFormat)
-	if m.DB.Secrets != nil {
+	if m.Store.Encrypted {
 		fmt.Fprintln(w, "  Secrets   encrypted at rest (HOOKD_ENCRYPTION_KEY)")
 	}
 	if cfg.Sandbox {
@@ -281,16 +280,20 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, nil))
 }
 
-func isPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
-
 // redactURL hides a URL's password for messages.
 func redactURL(s string) string {
 	if u, err := url.Parse(s); err == nil {
 		return u.Redacted()
 	}
 	return "(unparsable URL)"
+}
+
+// redactDSN shows a database path as is and a URL without its password.
+func redactDSN(s string) string {
+	if isPostgresURL(s) {
+		return redactURL(s)
+	}
+	return s
 }
 
 func hookdVersion() string { return hookd.Version }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/sqlite"
 )
 
 // runTrigger is `hookd trigger EVENT`: it publishes a realistic sample of
@@ -35,13 +34,12 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("trigger: unknown event %q; one of:\n  %s", eventType, strings.Join(names, "\n  "))
 	}
 
-	db, err := openDB(dbPath)
+	db, err := OpenStore(dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	tenants := sqlite.NewTenantService(db)
-	tenant, err := tenants.EnsureTenant(ctx, tenantName)
+	tenant, err := db.Tenants.EnsureTenant(ctx, tenantName)
 	if err != nil {
 		return fmt.Errorf("find tenant: %w", err)
 	}
@@ -51,7 +49,7 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	e.ID, e.TenantID, e.CreatedAt = hookd.NewID(), tenant.ID, hookd.Now()
 	if webhookID != "" {
-		w, err := sqlite.NewWebhookService(db).FindWebhookByID(ctx, tenant.ID, webhookID)
+		w, err := db.Webhooks.FindWebhookByID(ctx, tenant.ID, webhookID)
 		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
 			return fmt.Errorf("tenant %q has no webhook %s", tenantName, webhookID)
 		} else if err != nil {
@@ -62,7 +60,7 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		e.Webhooks = []string{w.ID}
 	}
-	res, err := hookd.PublishEvent(ctx, sqlite.NewEventService(db), e)
+	res, err := hookd.PublishEvent(ctx, db.Events, e)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
