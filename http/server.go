@@ -84,6 +84,10 @@ type Server struct {
 	auth   authCache
 	once   sync.Once
 	routes []route
+
+	// OpsOnly serves only /healthz, /readyz and /metrics: the API, the
+	// console and the sandbox answer 404. A worker-only node sets it.
+	OpsOnly bool
 }
 
 // NewServer returns a Server with its defaults filled in.
@@ -200,6 +204,9 @@ func (s *Server) handlePublic(method, pattern string, h http.HandlerFunc) {
 func (s *Server) registerRoutes() {
 	s.handlePublic(http.MethodGet, "/healthz", s.handleHealthz)
 	s.handlePublic(http.MethodGet, "/readyz", s.handleReadyz)
+	if s.OpsOnly {
+		return
+	}
 	s.registerWebhookRoutes()
 	s.registerEventRoutes()
 	s.registerDeliveryRoutes()
@@ -222,13 +229,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/metrics" && s.Metrics != nil:
 		s.Metrics.ServeHTTP(w, r)
 		return
-	case (p == "/console" || strings.HasPrefix(p, "/console/")) && s.Console != nil:
+	case (p == "/console" || strings.HasPrefix(p, "/console/")) && s.Console != nil && !s.OpsOnly:
 		s.Console.ServeHTTP(w, r)
 		return
 	}
 
 	segs := splitPath(p)
-	if s.Sandbox != nil && len(segs) >= 2 && segs[0] == "v1" && sandboxPrefixes[segs[1]] {
+	if s.Sandbox != nil && !s.OpsOnly && len(segs) >= 2 && segs[0] == "v1" && sandboxPrefixes[segs[1]] {
 		s.authenticate(w, r, s.Sandbox.ServeHTTP)
 		return
 	}

@@ -496,3 +496,19 @@ func TestErrorContextCancelled(t *testing.T) {
 		t.Errorf("keys: got %v, want %v", got, want)
 	}
 }
+
+func TestServer_OpsOnly(t *testing.T) {
+	t.Parallel()
+	s := hookdhttp.NewServer()
+	s.OpsOnly = true
+	s.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") })
+	s.Console = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console") })
+	h := s.Handler()
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 200, "/v1/webhooks": 404, "/v1/events": 404, "/console/": 404} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s on an ops-only server got %d, want %d", path, rec.Code, want)
+		}
+	}
+}

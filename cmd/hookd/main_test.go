@@ -420,3 +420,33 @@ func TestCommandLine(t *testing.T) {
 		t.Fatalf("bad --body-format got %v", err)
 	}
 }
+
+// TestRoles checks what each --role runs: api serves the API without a
+// worker; worker delivers and serves only the operations endpoints.
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	get := func(m *Main, path string) int {
+		resp, err := http.Get(m.HTTPServer.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	api := MustRunMain(t, ModeServe, func(c *Config) { c.Role = RoleAPI })
+	if api.Worker != nil {
+		t.Errorf("--role api started a worker")
+	}
+	if got := get(api, "/v1/webhooks"); got != http.StatusUnauthorized {
+		t.Errorf("--role api: GET /v1/webhooks got %d, want 401 (the API is served)", got)
+	}
+	worker := MustRunMain(t, ModeServe, func(c *Config) { c.Role = RoleWorker })
+	if worker.Worker == nil {
+		t.Errorf("--role worker started no worker")
+	}
+	for path, want := range map[string]int{"/v1/webhooks": 404, "/console/": 404, "/healthz": 200, "/metrics": 200} {
+		if got := get(worker, path); got != want {
+			t.Errorf("--role worker: GET %s got %d, want %d", path, got, want)
+		}
+	}
+}

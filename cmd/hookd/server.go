@@ -130,6 +130,7 @@ func (m *Main) Run(ctx context.Context) error {
 	s.Console = c
 	s.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	s.Ready = st.Ping
+	s.OpsOnly = cfg.Role == RoleWorker
 	if cfg.Sandbox {
 		store := st.Sandbox
 		seed := cfg.SandboxSeed
@@ -249,15 +250,17 @@ func (m *Main) printBanner() {
 	}
 	base := m.HTTPServer.URL()
 	fmt.Fprintf(w, "hookd %s %s (role %s)\n", hookdVersion(), cfg.Mode, cfg.Role)
-	fmt.Fprintf(w, "  API       %s/v1\n", base)
-	fmt.Fprintf(w, "  Console   %s/console\n", base)
+	if cfg.Role != RoleWorker {
+		fmt.Fprintf(w, "  API       %s/v1\n", base)
+		fmt.Fprintf(w, "  Console   %s/console\n", base)
+	}
 	fmt.Fprintf(w, "  Metrics   %s/metrics\n", base)
 	fmt.Fprintf(w, "  Database  %s (%s)\n", redactDSN(cfg.DB), m.Store.Kind)
 	fmt.Fprintf(w, "  Bodies    %s JSON\n", cfg.BodyFormat)
 	if m.Store.Encrypted {
 		fmt.Fprintln(w, "  Secrets   encrypted at rest (HOOKD_ENCRYPTION_KEY)")
 	}
-	if cfg.Sandbox {
+	if cfg.Sandbox && cfg.Role != RoleWorker {
 		fmt.Fprintf(w, "  Sandbox   %s/v1/sandbox/accounts (simulated Argyle accounts and data)\n", base)
 	}
 	if cfg.AllowPrivate {
