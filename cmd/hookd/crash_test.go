@@ -210,7 +210,19 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	t.Logf("crash recovery: accepted %d events, delivered %d distinct (%d before the SIGKILL), %d duplicate deliveries (at-least-once re-sends of in-flight work)",
 		len(accepted), len(received), atKill, dups)
-	fmt.Fprintf(os.Stderr, "crash recovery: accepted=%d delivered=%d duplicates=%d delivered_before_kill=%d\n", len(accepted), len(received), dups, atKill)
+	writeArtifact(t, "crash-recovery.txt", fmt.Sprintf("crash recovery (SIGKILL mid-load, restart on the same SQLite file): accepted=%d delivered=%d duplicates=%d delivered_before_kill=%d\n", len(accepted), len(received), dups, atKill))
+}
+
+// writeArtifact saves a test's summary into $HOOKD_ARTIFACTS, which CI
+// prints after the tests, since go test shows nothing of a passing test.
+func writeArtifact(tb testing.TB, name, text string) {
+	dir := os.Getenv("HOOKD_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		tb.Errorf("write artifact: %v", err)
+	}
 }
 
 func tail(s string, n int) string {

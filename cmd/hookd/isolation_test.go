@@ -91,5 +91,7 @@ func TestIsolation(t *testing.T) {
 	}
 	base := run(t, false)
 	withHung := run(t, true)
-	t.Logf("publish-to-receipt at healthy webhooks: none hanging %s; half hanging %s", quantiles(base), quantiles(withHung))
+	summary := fmt.Sprintf("isolation (10 of 20 webhooks hang): publish-to-receipt at healthy webhooks: none hanging %s; half hanging %s", quantiles(base), quantiles(withHung))
+	t.Log(summary)
+	writeArtifact(t, "isolation.txt", summary+"\n")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,8 @@ func TestMultiNode(t *testing.T) {
 	}
 	t.Logf("multi-node: 3 nodes, 1 SIGKILLed; accepted %d events, delivered %d distinct, %d duplicate deliveries (the killed node's in-flight work), %d sent by two nodes at once",
 		len(accepted), len(received), dups, overlaps)
+	writeArtifact(t, "multi-node.txt", fmt.Sprintf("multi-node (3 serve processes on PostgreSQL, 1 SIGKILLed): accepted=%d delivered=%d duplicates=%d sent_by_two_nodes_at_once=%d\n",
+		len(accepted), len(received), dups, overlaps))
 	if overlaps != 0 {
 		t.Fatalf("%d deliveries were sent by two nodes at once", overlaps)
 	}
