@@ -33,6 +33,7 @@ func commands() []command {
 		{"migrate", "apply the database schema", runMigrate},
 		{"trigger", "publish a realistic sample of an event", runTrigger},
 		{"listen", "run a local receiver that verifies and prints deliveries", runListen},
+		{"bench", "measure delivery throughput, latency and ingest against a bare-sender ceiling", runBench},
 		{"version", "print the version", runVersion},
 	}
 }
