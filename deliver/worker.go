@@ -100,6 +100,10 @@ type hookState struct {
 	inRing   bool
 	breaker  breaker
 	counted  bool // counted in the breakers-open gauge
+	// healthy reports that the last attempt that finished succeeded: such
+	// a webhook may hold a full batch, a slow or dead one only two sets
+	// of slots, so it cannot hoard the worker's room.
+	healthy bool
 }
 
 // job is a claimed delivery waiting for, or holding, a slot.
@@ -425,8 +429,10 @@ func (w *Worker) limitLocked(h *hookState) int {
 }
 
 // excludedLocked reports whether the next claim must skip h's deliveries:
-// its breaker is open, or it already holds enough work (a full set of
-// slots and as many queued behind them).
+// its breaker is open, or it already holds enough work: a full set of
+// slots and as many queued behind them or, while its attempts succeed, a
+// full batch if that is more, so that a busy healthy webhook is claimed for
+// in whole batches.
 func (w *Worker) excludedLocked(h *hookState, now time.Time) bool {
 	if !h.breaker.allow(now) {
 		return true
@@ -435,7 +441,11 @@ func (w *Worker) excludedLocked(h *hookState, now time.Time) bool {
 	if h.breaker.state == breakerHalfOpen {
 		return held >= 1
 	}
-	return held >= 2*w.PerWebhookConcurrency
+	limit := 2 * w.PerWebhookConcurrency
+	if h.healthy {
+		limit = max(limit, w.BatchSize)
+	}
+	return held >= limit
 }
 
 // dispatchLocked starts queued jobs while there are free slots, taking one
@@ -520,6 +530,7 @@ func (w *Worker) run(h *hookState, j *job) {
 	h.inflight--
 	w.inflight--
 	w.Metrics.addInFlight(-1)
+	h.healthy = res.Status == hookd.DeliverySucceeded
 	if h.breaker.record(x.breakerFailure, now) {
 		w.Logger.Warn("deliver: circuit breaker opened", "webhook", h.id, "cooldown", h.breaker.cooldown)
 		n := len(h.queue)

@@ -73,6 +73,29 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 	}
 	f.tenant = tenants[0]
 
+	type lane struct{ tenant, webhook string }
+	var full []lane         // lanes that gave all they were asked for, so may hold more
+	taken := map[lane]int{} // rows chosen from each lane so far
+	// take chooses up to n more of the lane's oldest due rows. The rows
+	// chosen earlier come back first (they are claimed only at the end),
+	// so it asks past them.
+	take := func(l lane, n int) error {
+		rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
+			AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, l.tenant, l.webhook, now, taken[l]+n)
+		if err != nil {
+			return err
+		}
+		before := len(ids)
+		if ids, err = appendIDs(ids, chosen, rows); err != nil {
+			return err
+		}
+		got := len(ids) - before
+		taken[l] += got
+		if got == n {
+			full = append(full, l)
+		}
+		return nil
+	}
 	tenantQuota := max(1, req.Limit/len(tenants))
 	for _, tenant := range tenants {
 		webhooks, err := nextKeys(tx, f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) *sql.Row {
@@ -97,12 +120,22 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 			if n <= 0 {
 				break
 			}
-			rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
-				AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, tenant, w, now, n)
-			if err != nil {
+			if err := take(lane{tenant, w}, n); err != nil {
 				return nil, err
 			}
-			if ids, err = appendIDs(ids, chosen, rows); err != nil {
+		}
+	}
+	// Share what is left among the lanes that may hold more, in rounds.
+	for round := 0; round < 3 && len(full) > 0 && len(ids) < req.Limit; round++ {
+		lanes := full
+		full = nil
+		quota := max(1, (req.Limit-len(ids))/len(lanes))
+		for _, l := range lanes {
+			n := min(quota, req.Limit-len(ids))
+			if n <= 0 {
+				break
+			}
+			if err := take(l, n); err != nil {
 				return nil, err
 			}
 		}
@@ -111,7 +144,12 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 		clear(f.webhooks) // forget tenants that went quiet
 	}
 
-	// Fill what the lanes left with the oldest due deliveries anywhere.
+	// Fill what the lanes left with the oldest due deliveries anywhere,
+	// unless webhooks are excluded: then the lanes not reached this time
+	// are reached by the next claims, as the cursors move on.
+	if len(excluded) > 0 {
+		return ids, nil
+	}
 	return f.oldest(tx, req, ids, chosen)
 }
 
