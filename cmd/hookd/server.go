@@ -180,15 +180,19 @@ func (m *Main) Close() error {
 }
 
 // retain deletes finished deliveries older than the retention period, once
-// at start and then hourly.
+// at start and then hourly, on one node at a time.
 func (m *Main) retain(ctx context.Context, ds hookd.DeliveryService) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, err := ds.DeleteDeliveriesBefore(ctx, hookd.Now().Add(-m.Config.Retention))
+		var n int
+		ran, err := m.Store.Exclusive(ctx, "retention", func(ctx context.Context) (err error) {
+			n, err = ds.DeleteDeliveriesBefore(ctx, hookd.Now().Add(-m.Config.Retention))
+			return err
+		})
 		if err != nil && ctx.Err() == nil {
 			m.Logger.Error("retention cleanup", "err", err)
-		} else if n > 0 {
+		} else if ran && n > 0 {
 			m.Logger.Info("retention cleanup", "deleted_deliveries", n)
 		}
 		select {

@@ -25,6 +25,7 @@ type Store struct {
 	// Encrypted reports whether webhook secrets are sealed at rest.
 	Encrypted bool
 
+	exclusive func(context.Context, string, func(context.Context) error) (bool, error)
 	ping      func(context.Context) error
 	applied   func(context.Context) ([]string, error)
 	setOnWork func(func())
@@ -50,6 +51,7 @@ func OpenStore(dsn string) (*Store, error) {
 			Events: postgres.NewEventService(db), Deliveries: postgres.NewDeliveryService(db),
 			Sandbox: postgres.NewSandboxStore(db), Encrypted: box != nil,
 			ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func()) { db.OnWork = f }, close: db.Close,
+			exclusive: db.Exclusive,
 		}, nil
 	}
 	db := sqlite.NewDB(dsn)
@@ -62,7 +64,19 @@ func OpenStore(dsn string) (*Store, error) {
 		Events: sqlite.NewEventService(db), Deliveries: sqlite.NewDeliveryService(db),
 		Sandbox: sqlite.NewSandboxStore(db), Encrypted: box != nil,
 		ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func()) { db.OnWork = f }, close: db.Close,
+		// One server runs on a SQLite file, so its maintenance is never
+		// contended.
+		exclusive: func(ctx context.Context, _ string, fn func(context.Context) error) (bool, error) {
+			return true, fn(ctx)
+		},
 	}, nil
+}
+
+// Exclusive runs fn unless another node runs work of the same name on this
+// database right now, and reports whether it ran: maintenance is done by
+// one elected node at a time.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	return s.exclusive(ctx, name, fn)
 }
 
 // Ping checks that the database answers.
