@@ -86,6 +86,10 @@ type Options struct {
 	// DB is the database of the hookd started: empty for SQLite in a
 	// temporary directory, or a postgres:// URL.
 	DB string
+	// Nodes is how many hookd processes share DB (a postgres:// URL when
+	// more than 1): the first serves the API and delivers, the others run
+	// --role worker. Default 1.
+	Nodes int
 	// Target, when set, is the URL of a running hookd to measure instead
 	// of starting one; APIKeyID and APIKeySecret authenticate to it. The
 	// backlog scenario needs its own hookd and is skipped then.
@@ -175,6 +179,7 @@ type env struct {
 	secret string
 	sink   *Sink
 	proc   *Process   // nil with Target
+	extra  []*Process // worker-only nodes beside proc (Options.Nodes)
 	procs  []*Process // every hookd started, for CPU accounting
 	client *Client
 	tmp    string
@@ -197,6 +202,12 @@ type ceiling struct {
 // its error in its Result.
 func Run(ctx context.Context, o Options) ([]*Result, error) {
 	o = o.WithDefaults()
+	if o.Nodes < 1 {
+		o.Nodes = 1
+	}
+	if o.Nodes > 1 && !strings.HasPrefix(o.DB, "postgres://") && !strings.HasPrefix(o.DB, "postgresql://") {
+		return nil, errors.New("--nodes above 1 needs --db postgres://…: nodes share one PostgreSQL database")
+	}
 	for _, s := range o.Scenarios {
 		if !slices.Contains(Scenarios, s) {
 			return nil, fmt.Errorf("unknown scenario %q (want all or one of %s)", s, strings.Join(Scenarios, ", "))
@@ -233,7 +244,15 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 			return nil, err
 		}
 		defer e.proc.Stop()
+		defer func() {
+			for _, p := range e.extra {
+				p.Stop()
+			}
+		}()
 		report.Machine.Hookd = fmt.Sprintf("%s serve (pid %d), db %s", e.proc.Bin, e.proc.PID(), redact(e.proc.DB))
+		if len(e.extra) > 0 {
+			report.Machine.Hookd += fmt.Sprintf(", plus %d --role worker nodes on the same database", len(e.extra))
+		}
 	}
 	if e.client != nil {
 		defer e.client.Close()
@@ -317,6 +336,13 @@ func (e *env) startMain(ctx context.Context) error {
 	p.KeyID, p.KeySecret = id, secret
 	e.proc = p
 	e.client = NewClient(p.URL, id, secret, e.o.Concurrency)
+	for i := 1; i < e.o.Nodes; i++ {
+		w, err := e.launch(ctx, LaunchOptions{Bin: bin, DB: db, Role: "worker", LogPath: filepath.Join(e.o.Out, fmt.Sprintf("hookd-node%d.log", i+1))})
+		if err != nil {
+			return fmt.Errorf("start node %d: %w", i+1, err)
+		}
+		e.extra = append(e.extra, w)
+	}
 	return nil
 }
 
@@ -410,7 +436,7 @@ func (o Options) public() map[string]any {
 		"fanout": o.Fanout, "fanout_rounds": o.FanoutRounds,
 		"backlog": o.Backlog, "backlog_hooks": o.BacklogHooks,
 		"concurrency": o.Concurrency, "publishers": o.Publishers, "batch_size": o.BatchSize,
-		"db": redact(o.DB), "target": o.Target, "profile": o.Profile, "smoke": o.Smoke,
+		"db": redact(o.DB), "nodes": o.Nodes, "target": o.Target, "profile": o.Profile, "smoke": o.Smoke,
 	}
 }
 

@@ -214,10 +214,10 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		} else if l.idle {
 			return nil, nil
 		}
-		rows, err = s.db.pool.Query(ctx, fairClaimQuery, ts(req.Now), exclude, req.Limit,
+		rows, err = s.db.queue.Query(ctx, fairClaimQuery, ts(req.Now), exclude, req.Limit,
 			l.tenantIDs, l.webhookIDs, l.quotas, ts(req.Now.Add(req.Lease)))
 	} else {
-		rows, err = s.db.pool.Query(ctx, claimQuery, ts(req.Now), exclude, req.Limit, ts(req.Now.Add(req.Lease)))
+		rows, err = s.db.queue.Query(ctx, claimQuery, ts(req.Now), exclude, req.Limit, ts(req.Now.Add(req.Lease)))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -322,7 +322,7 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	if len(rounds) == 1 {
 		args := completeArgs(results, rounds[0])
 		for range maxTxAttempts {
-			if _, err = s.db.pool.Exec(ctx, completeQuery, args...); !retryable(err) {
+			if _, err = s.db.queue.Exec(ctx, completeQuery, args...); !retryable(err) {
 				break
 			}
 		}

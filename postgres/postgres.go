@@ -76,6 +76,12 @@ type DB struct {
 	OnWork func()
 
 	pool *pgxpool.Pool
+	// queue runs claims and completions on sessions with
+	// synchronous_commit off: they need not wait for the WAL flush, since a
+	// claim lost in a server crash is claimed again when its lease runs out
+	// and a lost completion means a re-send, both within at-least-once.
+	// Publishes, on pool, stay fully durable.
+	queue *pgxpool.Pool
 
 	publishes chan *publishOp // calls waiting for a committer (see PublishEvents)
 	closing   chan struct{}
@@ -118,7 +124,15 @@ func (db *DB) Open() error {
 		pool.Close()
 		return fmt.Errorf("open db: %w", err)
 	}
-	db.pool = pool
+	qcfg := cfg.Copy()
+	qcfg.MaxConns = max(2, cfg.MaxConns/4)
+	qcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	queue, err := pgxpool.NewWithConfig(ctx, qcfg)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("open db: %w", err)
+	}
+	db.pool, db.queue = pool, queue
 	db.publishes = make(chan *publishOp)
 	db.closing = make(chan struct{})
 	for range publishCommitters {
@@ -137,6 +151,7 @@ func (db *DB) Close() error {
 	}
 	db.once.Do(func() { close(db.closing) })
 	db.wg.Wait()
+	db.queue.Close()
 	db.pool.Close()
 	return nil
 }

@@ -34,6 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.FanoutRounds, "fanout-rounds", 0, "fanout scenario: events published one after the other (default 5; smoke 1)")
 	fs.IntVar(&o.Backlog, "backlog", 0, "backlog scenario: pending deliveries to drain (default 1000000; smoke 1000)")
 	fs.IntVar(&o.BacklogHooks, "backlog-hooks", 0, "backlog scenario: webhooks the backlog is spread over (default 100; smoke 10)")
+	fs.IntVar(&o.Nodes, "nodes", 1, "hookd processes on the one database (needs --db postgres://): the first serves the API, the others run --role worker")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "requests in flight for single-event publishers (default 64; smoke 16)")
 	fs.IntVar(&o.Publishers, "publishers", 0, "concurrent batch publishers (default 4; smoke 2)")
 	fs.IntVar(&o.BatchSize, "batch-size", 0, "events per batch (default 100; smoke 50)")
