@@ -450,3 +450,31 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestDevKeyStable checks that dev without fixed credentials makes a key on
+// its first run and prints the same, working key on the next.
+func TestDevKeyStable(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "data", "hookd.db")
+	run := func() (id, secret string) {
+		m := NewMain(ModeDev)
+		var out bytes.Buffer
+		m.Stdout, m.Logger = &out, nil
+		m.Config.Addr, m.Config.DB, m.Config.LogFormat = "127.0.0.1:0", db, "text"
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if !strings.Contains(out.String(), m.SandboxKeySecret) || m.SandboxKeyID == "" {
+			t.Fatalf("dev banner does not show the sandbox key:\n%s", out.String())
+		}
+		c := &client{tb: t, base: m.HTTPServer.URL(), id: m.SandboxKeyID, secret: m.SandboxKeySecret}
+		c.json("GET", "/v1/webhooks", "", http.StatusOK, nil)
+		return m.SandboxKeyID, m.SandboxKeySecret
+	}
+	id1, secret1 := run()
+	id2, secret2 := run()
+	if id1 != id2 || secret1 != secret2 {
+		t.Fatalf("second dev run printed key %s, want the first run's %s", id2, id1)
+	}
+}
