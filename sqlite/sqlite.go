@@ -66,8 +66,10 @@ type DB struct {
 	// readable and are sealed when next written.
 	Secrets *hookd.SecretBox
 
-	writer *sql.DB // exactly one connection, used only by the writer goroutine
-	reader *sql.DB // read-only pool
+	writer       *sql.DB // exactly one connection, used only by the writer goroutine
+	reader       *sql.DB // read-only pool
+	checkpointer *sql.DB // one connection, used only by checkpointLoop
+	checkpointed chan struct{}
 
 	ops     chan *writeOp
 	closing chan struct{}
@@ -120,6 +122,10 @@ func (db *DB) Open() (err error) {
 	// than failing with SQLITE_BUSY when it first writes after a read.
 	wq := cloneValues(q)
 	wq.Set("_txlock", "immediate")
+	// wal_autocheckpoint=0: the writer connection never checkpoints on
+	// commit; a background connection does (checkpointLoop), so copying the
+	// log back into the database runs beside the one writer, not inside it.
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
 
 	db.writer, err = sql.Open("sqlite", db.Path+"?"+wq.Encode())
 	if err != nil {
@@ -159,10 +165,20 @@ func (db *DB) Open() (err error) {
 		return fmt.Errorf("open db: %w", err)
 	}
 
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout(10000)")
+	db.checkpointer, err = sql.Open("sqlite", db.Path+"?"+cq.Encode())
+	if err != nil {
+		return fmt.Errorf("open db: %w", err)
+	}
+	db.checkpointer.SetMaxOpenConns(1)
+
 	db.ops = make(chan *writeOp)
 	db.closing = make(chan struct{})
 	db.done = make(chan struct{})
+	db.checkpointed = make(chan struct{})
 	go db.writeLoop()
+	go db.checkpointLoop()
 	return nil
 }
 
@@ -182,7 +198,11 @@ func (db *DB) Close() error {
 	}
 	db.once.Do(func() { close(db.closing) })
 	<-db.done
-	err := db.reader.Close()
+	<-db.checkpointed
+	err := db.checkpointer.Close()
+	if e := db.reader.Close(); err == nil {
+		err = e
+	}
 	if e := db.writer.Close(); err == nil {
 		err = e
 	}
@@ -190,6 +210,29 @@ func (db *DB) Close() error {
 		return fmt.Errorf("close db: %w", err)
 	}
 	return nil
+}
+
+// checkpointInterval is how often checkpointLoop copies the write-ahead log
+// back into the database.
+const checkpointInterval = 100 * time.Millisecond
+
+// checkpointLoop runs passive checkpoints until Close, on its own
+// connection: they never block the writer or readers, and take the work
+// out of the writer goroutine, which every write waits for.
+func (db *DB) checkpointLoop() {
+	defer close(db.checkpointed)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.closing:
+			return
+		case <-t.C:
+			// A failed checkpoint is tried again on the next tick; the
+			// log only grows meanwhile.
+			_, _ = db.checkpointer.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // Ping checks that the database answers a query, for /readyz.
