@@ -120,7 +120,8 @@ func MaskSecret(secret string) string {
 }
 
 // Validate checks the fields a client sets, with DRF-shaped messages keyed by
-// field. It does not check the URL against the egress policy; see URLPolicy.
+// field. It does not check the URL against the egress policy: serve does that
+// at create through deliver.Egress.CheckURL (http.Server.URLPolicy).
 func (w *Webhook) Validate() error {
 	var fe FieldErrors
 	validateName(&fe, w.Name)

@@ -77,10 +77,10 @@ type DB struct {
 
 	pool *pgxpool.Pool
 	// queue runs claims and completions on sessions with
-	// synchronous_commit off: they need not wait for the WAL flush, since a
-	// claim lost in a server crash is claimed again when its lease runs out
-	// and a lost completion means a re-send, both within at-least-once.
-	// Publishes, on pool, stay fully durable.
+	// synchronous_commit off: they need not wait for the WAL flush. A claim
+	// lost in a server crash never took hold, so the delivery is simply
+	// claimable again; a lost completion means a re-send. Both stay within
+	// at-least-once. Publishes, on pool, stay fully durable.
 	queue *pgxpool.Pool
 
 	publishes chan *publishOp // calls waiting for a committer (see PublishEvents)
