@@ -70,9 +70,12 @@ type ClaimRequest struct {
 	Now time.Time
 	// Limit is the most deliveries to claim.
 	Limit int
-	// Lease is how long the claim holds: a claimed delivery's
-	// NextAttemptAt becomes Now+Lease, so if its worker dies before
-	// completing it, it is due again, and claimed again, when the lease runs out.
+	// Lease is how long the claim holds: no other claim takes the delivery
+	// before Now+Lease, which is what its NextAttemptAt reads meanwhile.
+	// If its worker dies before completing it, it is claimed again when the
+	// lease runs out (PostgreSQL keeps leases in the database, for every
+	// node), or at once when the one process that delivers from a SQLite
+	// file, which keeps them in memory, restarts.
 	Lease time.Duration
 	// ExcludeWebhooks are webhooks the worker cannot take more work for now
 	// (their concurrency is used up, or their breaker is open).

@@ -107,6 +107,7 @@ func (s *DeliveryService) FindDeliveryByID(ctx context.Context, tenantID, id str
 	if err != nil {
 		return nil, fmt.Errorf("find delivery %s: %w", id, err)
 	}
+	s.db.queue.show([]*hookd.Delivery{d})
 	return d, nil
 }
 
@@ -154,6 +155,7 @@ func (s *DeliveryService) FindDeliveries(ctx context.Context, filter hookd.Deliv
 	if err := loadAttempts(ctx, tx, ds); err != nil {
 		return nil, false, fmt.Errorf("find deliveries: %w", err)
 	}
+	s.db.queue.show(ds)
 	return ds, more, nil
 }
 
@@ -230,49 +232,52 @@ func (s *DeliveryService) RecoverDeliveries(ctx context.Context, tenantID, webho
 	return int(n), nil
 }
 
-// ClaimDeliveries claims up to req.Limit due deliveries, oldest due first, in
-// one UPDATE … RETURNING on the single writer, then loads their webhooks and
-// events with one query each. Tasks come back ordered by delivery creation.
+// ClaimDeliveries claims up to req.Limit due deliveries, oldest due first
+// (walking the tenants' and webhooks' lanes in turn at least every
+// fairEvery, or when webhooks are excluded). A claim is a read: its leases
+// live in this process (see leases), so it neither waits for nor adds to
+// the single writer's work. The first claim locks the file for this
+// process. Tasks come back ordered by delivery creation.
 func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Task, error) {
 	if req.Limit <= 0 {
 		return nil, nil
 	}
-	lease := micros(req.Now.Add(req.Lease))
-	var ds []*hookd.Delivery
-	err := s.db.write(ctx, func(tx *Tx) error {
-		var rows *sql.Rows
-		// A claim that excludes webhooks walks the lanes, which skips them
-		// with index seeks; oldest-first would step over every due row of
-		// theirs, and a dead endpoint's pile grows.
-		if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
-			ids, err := s.fair.claimIDs(tx, req)
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			rows, err = tx.query(`UPDATE deliveries SET next_attempt_at = ?
-				WHERE id IN (SELECT value FROM json_each(?)) RETURNING `+deliveryColumns, lease, jsonArray(ids))
-			if err != nil {
-				return err
-			}
-		} else {
-			var err error
-			rows, err = tx.query(`UPDATE deliveries SET next_attempt_at = ?
-				WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-					ORDER BY next_attempt_at LIMIT ?)
-				RETURNING `+deliveryColumns, lease, micros(req.Now), req.Limit)
-			if err != nil {
-				return err
-			}
-		}
-		var err error
-		ds, err = scanDeliveries(rows)
-		return err
-	})
+	q := &s.db.queue
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.lock(s.db.Path); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	now := micros(req.Now)
+	q.expireLocked(now)
+	claimed := func(id string) bool { return q.activeLocked(id, now) }
+
+	tx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	if len(ds) == 0 {
-		return nil, nil
+	defer tx.Rollback()
+	var ids []string
+	if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
+		// Excluded webhooks are skipped with index seeks in the lanes;
+		// oldest-first would step over every due row of theirs, and a dead
+		// endpoint's pile grows.
+		ids, err = s.fair.claimIDs(ctx, tx, req, claimed)
+	} else {
+		ids, err = oldest(ctx, tx, req, make([]string, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
+	}
+	if err != nil || len(ids) == 0 {
+		return nil, wrapErr("claim deliveries", err)
+	}
+	ds, err := queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	end := micros(req.Now.Add(req.Lease))
+	leaseEnd := fromMicros(end)
+	for _, d := range ds {
+		d.NextAttemptAt = &leaseEnd
 	}
 	sort.Slice(ds, func(i, j int) bool {
 		if !ds[i].CreatedAt.Equal(ds[j].CreatedAt) {
@@ -281,9 +286,8 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		return ds[i].ID < ds[j].ID
 	})
 
-	// The claim is committed: read what the tasks need from the read pool,
-	// which sees it. A webhook deleted meanwhile took its deliveries with
-	// it, so its tasks are dropped.
+	// A webhook deleted since the deliveries were published took them with
+	// it, so the snapshot has all three or none.
 	webhookIDs, eventIDs := make([]string, 0, len(ds)), make([]string, 0, len(ds))
 	seenW, seenE := make(map[string]bool), make(map[string]bool)
 	for _, d := range ds {
@@ -296,11 +300,11 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 			eventIDs = append(eventIDs, d.EventID)
 		}
 	}
-	webhooks, err := s.loadWebhooks(ctx, webhookIDs)
+	webhooks, err := s.loadWebhooks(ctx, tx, webhookIDs)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	events, err := s.loadEvents(ctx, eventIDs)
+	events, err := s.loadEvents(ctx, tx, eventIDs)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -312,11 +316,20 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		}
 		tasks = append(tasks, &hookd.Task{Delivery: d, Webhook: w, Event: e})
 	}
+	q.holdLocked(ds, end)
 	return tasks, nil
 }
 
-func (s *DeliveryService) loadWebhooks(ctx context.Context, ids []string) (map[string]*hookd.Webhook, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks
+// wrapErr wraps err with op, and returns nil for nil.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (s *DeliveryService) loadWebhooks(ctx context.Context, q queryer, ids []string) (map[string]*hookd.Webhook, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks
 		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
 	if err != nil {
 		return nil, fmt.Errorf("load webhooks: %w", err)
@@ -336,8 +349,8 @@ func (s *DeliveryService) loadWebhooks(ctx context.Context, ids []string) (map[s
 	return m, nil
 }
 
-func (s *DeliveryService) loadEvents(ctx context.Context, ids []string) (map[string]*hookd.Event, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+func (s *DeliveryService) loadEvents(ctx context.Context, q queryer, ids []string) (map[string]*hookd.Event, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
 	if err != nil {
 		return nil, fmt.Errorf("load events: %w", err)
@@ -450,6 +463,7 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	if err != nil {
 		return fmt.Errorf("complete deliveries: %w", err)
 	}
+	s.db.queue.release(results)
 	return nil
 }
 
@@ -520,9 +534,12 @@ func (s *DeliveryService) QueueStats(ctx context.Context, now time.Time) (hookd.
 	var st hookd.QueueStats
 	var oldest sql.NullInt64
 	at := micros(now)
-	err := s.db.reader.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN next_attempt_at <= ?1 THEN 1 END),
-		min(CASE WHEN next_attempt_at <= ?1 THEN next_attempt_at END)
-		FROM deliveries WHERE status = 'pending'`, at).Scan(&st.Pending, &st.Due, &oldest)
+	// Claimed deliveries are not due: their leases are in memory, so the
+	// query leaves them out by ID.
+	err := s.db.reader.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN next_attempt_at <= ?1 AND NOT claimed THEN 1 END),
+		min(CASE WHEN next_attempt_at <= ?1 AND NOT claimed THEN next_attempt_at END)
+		FROM (SELECT next_attempt_at, id IN (SELECT value FROM json_each(?2)) AS claimed
+			FROM deliveries WHERE status = 'pending')`, at, s.db.queue.activeJSON(at)).Scan(&st.Pending, &st.Due, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"sync"
 	"time"
@@ -49,9 +50,9 @@ func (f *fairClaimer) due() bool {
 }
 
 // claimIDs returns up to req.Limit IDs of due, pending deliveries, chosen
-// fairly, outside req.ExcludeWebhooks. It runs inside the claim's write
-// transaction.
-func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error) {
+// fairly, outside req.ExcludeWebhooks and leaving out those claimed
+// reports. It runs inside the claim's read transaction.
+func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.webhooks == nil {
@@ -65,8 +66,8 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 		excluded[id] = true
 	}
 
-	tenants, err := nextKeys(tx, f.tenant, maxClaimTenants, func(after string) *sql.Row {
-		return tx.queryRow(`SELECT MIN(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > ?`, after)
+	tenants, err := nextKeys(f.tenant, maxClaimTenants, func(after string) *sql.Row {
+		return tx.QueryRowContext(ctx, `SELECT MIN(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > ?`, after)
 	})
 	if err != nil || len(tenants) == 0 {
 		return nil, err
@@ -76,17 +77,16 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 	type lane struct{ tenant, webhook string }
 	var full []lane         // lanes that gave all they were asked for, so may hold more
 	taken := map[lane]int{} // rows chosen from each lane so far
-	// take chooses up to n more of the lane's oldest due rows. The rows
-	// chosen earlier come back first (they are claimed only at the end),
-	// so it asks past them.
+	// take chooses up to n more of the lane's oldest due rows, stepping
+	// past those chosen earlier and those claimed.
 	take := func(l lane, n int) error {
-		rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
-			AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`, l.tenant, l.webhook, now, taken[l]+n)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
+			AND next_attempt_at <= ? ORDER BY next_attempt_at`, l.tenant, l.webhook, now)
 		if err != nil {
 			return err
 		}
 		before := len(ids)
-		if ids, err = appendIDs(ids, chosen, rows); err != nil {
+		if ids, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
 			return err
 		}
 		got := len(ids) - before
@@ -98,8 +98,8 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 	}
 	tenantQuota := max(1, req.Limit/len(tenants))
 	for _, tenant := range tenants {
-		webhooks, err := nextKeys(tx, f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) *sql.Row {
-			return tx.queryRow(`SELECT MIN(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id > ?`, tenant, after)
+		webhooks, err := nextKeys(f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) *sql.Row {
+			return tx.QueryRowContext(ctx, `SELECT MIN(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id > ?`, tenant, after)
 		})
 		if err != nil {
 			return nil, err
@@ -150,35 +150,36 @@ func (f *fairClaimer) claimIDs(tx *Tx, req hookd.ClaimRequest) ([]string, error)
 	if len(excluded) > 0 {
 		return ids, nil
 	}
-	return f.oldest(tx, req, ids, chosen)
+	return oldest(ctx, tx, req, ids, chosen, claimed)
 }
 
 // oldest fills ids, up to req.Limit, with the oldest due deliveries outside
-// req.ExcludeWebhooks that are not already chosen.
-func (f *fairClaimer) oldest(tx *Tx, req hookd.ClaimRequest, ids []string, chosen map[string]bool) ([]string, error) {
+// req.ExcludeWebhooks that are neither chosen nor claimed.
+func oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ids []string, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
 	rest := req.Limit - len(ids)
 	if rest <= 0 {
 		return ids, nil
 	}
-	rows, err := tx.query(`SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-		AND webhook_id NOT IN (SELECT value FROM json_each(?))
-		ORDER BY next_attempt_at LIMIT ?`, micros(req.Now), jsonArray(req.ExcludeWebhooks), rest+len(ids))
+	var rows *sql.Rows
+	var err error
+	if len(req.ExcludeWebhooks) == 0 {
+		rows, err = tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+			ORDER BY next_attempt_at`, micros(req.Now))
+	} else {
+		rows, err = tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+			AND webhook_id NOT IN (SELECT value FROM json_each(?))
+			ORDER BY next_attempt_at`, micros(req.Now), jsonArray(req.ExcludeWebhooks))
+	}
 	if err != nil {
 		return nil, err
 	}
-	if ids, err = appendIDs(ids, chosen, rows); err != nil {
-		return nil, err
-	}
-	if len(ids) > req.Limit {
-		ids = ids[:req.Limit]
-	}
-	return ids, nil
+	return appendIDs(ids, rest, chosen, claimed, rows)
 }
 
 // nextKeys walks distinct keys in index order, starting just after cursor
 // and wrapping around once, returning at most n of them. next(after) must
 // return the smallest key greater than after, or NULL.
-func nextKeys(tx *Tx, cursor string, n int, next func(after string) *sql.Row) ([]string, error) {
+func nextKeys(cursor string, n int, next func(after string) *sql.Row) ([]string, error) {
 	var keys []string
 	after, wrapped := cursor, cursor == ""
 	for len(keys) < n {
@@ -203,17 +204,20 @@ func nextKeys(tx *Tx, cursor string, n int, next func(after string) *sql.Row) ([
 	return keys, nil
 }
 
-// appendIDs appends the IDs rows yields that are not already chosen.
-func appendIDs(ids []string, chosen map[string]bool, rows *sql.Rows) ([]string, error) {
+// appendIDs appends up to n IDs that rows yields, in order, stepping past
+// those already chosen and those claimed, and closes rows. SQLite produces
+// rows as they are read, so the rows after the nth are never looked at.
+func appendIDs(ids []string, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
-	for rows.Next() {
+	for n > 0 && rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		if !chosen[id] {
+		if !chosen[id] && !claimed(id) {
 			chosen[id] = true
 			ids = append(ids, id)
+			n--
 		}
 	}
 	return ids, rows.Err()

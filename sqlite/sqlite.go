@@ -66,9 +66,12 @@ type DB struct {
 	// readable and are sealed when next written.
 	Secrets *hookd.SecretBox
 
-	writer       *sql.DB // exactly one connection, used only by the writer goroutine
-	reader       *sql.DB // read-only pool
-	checkpointer *sql.DB // one connection, used only by checkpointLoop
+	writer       *sql.DB   // exactly one connection, held by conn after Open
+	conn         *sql.Conn // the writer goroutine's connection
+	stmts        stmtCache // the writer's prepared statements, kept across transactions
+	queue        leases    // the deliveries this process has claimed
+	reader       *sql.DB   // read-only pool
+	checkpointer *sql.DB   // one connection, used only by checkpointLoop
 	checkpointed chan struct{}
 
 	ops     chan *writeOp
@@ -119,7 +122,8 @@ func (db *DB) Open() (err error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
 	// so it waits (busy_timeout) for another process's writer there rather
-	// than failing with SQLITE_BUSY when it first writes after a read.
+	// than failing with SQLITE_BUSY when it first writes after a read. (The
+	// writer goroutine says BEGIN IMMEDIATE itself; migrations use this.)
 	wq := cloneValues(q)
 	wq.Set("_txlock", "immediate")
 	// wal_autocheckpoint=0: the writer connection never checkpoints on
@@ -148,6 +152,12 @@ func (db *DB) Open() (err error) {
 	if err := db.migrate(context.Background()); err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
+	// The writer goroutine keeps the one connection, so that its prepared
+	// statements live as long as the DB, not one transaction.
+	if db.conn, err = db.writer.Conn(context.Background()); err != nil {
+		return fmt.Errorf("open db: %w", err)
+	}
+	db.stmts = stmtCache{conn: db.conn, byQuery: make(map[string]*sql.Stmt)}
 
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout(10000)") // as above: wait out a checkpoint or recovery
@@ -199,7 +209,17 @@ func (db *DB) Close() error {
 	db.once.Do(func() { close(db.closing) })
 	<-db.done
 	<-db.checkpointed
-	err := db.checkpointer.Close()
+	db.stmts.close()
+	err := db.conn.Close()
+	if errors.Is(err, sql.ErrConnDone) {
+		err = nil // closed before
+	}
+	if e := db.queue.unlock(); err == nil {
+		err = e
+	}
+	if e := db.checkpointer.Close(); err == nil {
+		err = e
+	}
 	if e := db.reader.Close(); err == nil {
 		err = e
 	}
@@ -394,12 +414,15 @@ func (db *DB) commit(batch []*writeOp) {
 	}
 
 	ctx := context.Background()
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := db.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		fail(fmt.Errorf("begin: %w", err))
 		return
 	}
-	tx := &Tx{Tx: sqlTx, ctx: ctx, now: db.Now(), stmts: make(map[string]*sql.Stmt)}
+	rollback := func() {
+		// Fails only when SQLite already rolled back (an I/O error).
+		_, _ = db.conn.ExecContext(ctx, `ROLLBACK`)
+	}
+	tx := &Tx{db: db, ctx: ctx, now: db.Now()}
 	single := len(batch) == 1
 	wake, ok := false, 0
 	for i, op := range batch {
@@ -416,7 +439,7 @@ func (db *DB) commit(batch []*writeOp) {
 			break
 		}
 		if _, err := tx.exec(`SAVEPOINT op`); err != nil {
-			sqlTx.Rollback()
+			rollback()
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
@@ -424,7 +447,7 @@ func (db *DB) commit(batch []*writeOp) {
 			if _, err := tx.exec(`ROLLBACK TO op`); err != nil {
 				// SQLite rolled the whole transaction back (a full disk,
 				// an I/O error): every op in the batch is lost.
-				sqlTx.Rollback()
+				rollback()
 				fail(fmt.Errorf("roll back to savepoint: %w", err))
 				return
 			}
@@ -433,17 +456,19 @@ func (db *DB) commit(batch []*writeOp) {
 			wake = wake || tx.wake
 		}
 		if _, err := tx.exec(`RELEASE op`); err != nil {
-			sqlTx.Rollback()
+			rollback()
 			fail(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
 	if ok == 0 {
-		sqlTx.Rollback()
+		rollback()
 		answer()
 		return
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if _, err := db.conn.ExecContext(ctx, `COMMIT`); err != nil {
+		// A failed COMMIT may leave the transaction open (SQLITE_BUSY).
+		rollback()
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
@@ -453,50 +478,87 @@ func (db *DB) commit(batch []*writeOp) {
 	answer()
 }
 
-// Tx is the writer's transaction as one write operation sees it.
+// Tx is the writer's transaction as one write operation sees it. The
+// writer goroutine opens and ends the transaction on its connection with
+// BEGIN IMMEDIATE and COMMIT; Tx runs statements on that connection.
 type Tx struct {
-	*sql.Tx
-	ctx   context.Context
-	now   time.Time
-	stmts map[string]*sql.Stmt // prepared once per batch
-	wake  bool                 // the op made deliveries due
-}
-
-// stmt returns query prepared in tx, preparing it on first use in the batch.
-func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
-	if s, ok := tx.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := tx.Tx.PrepareContext(tx.ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	tx.stmts[query] = s
-	return s, nil
+	db   *DB
+	ctx  context.Context
+	now  time.Time
+	wake bool // the op made deliveries due
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	s, err := tx.stmt(query)
-	if err != nil {
-		return nil, err
+	s, err := tx.db.stmts.get(tx.ctx, query)
+	if s == nil || err != nil {
+		return tx.db.conn.ExecContext(tx.ctx, query, args...)
 	}
 	return s.ExecContext(tx.ctx, args...)
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	s, err := tx.stmt(query)
-	if err != nil {
-		return nil, err
+	s, err := tx.db.stmts.get(tx.ctx, query)
+	if s == nil || err != nil {
+		return tx.db.conn.QueryContext(tx.ctx, query, args...)
 	}
 	return s.QueryContext(tx.ctx, args...)
 }
 
 func (tx *Tx) queryRow(query string, args ...any) *sql.Row {
-	s, err := tx.stmt(query)
-	if err != nil {
-		return tx.Tx.QueryRowContext(tx.ctx, query, args...) // fails the same way, carrying the error
+	s, err := tx.db.stmts.get(tx.ctx, query)
+	if s == nil || err != nil {
+		return tx.db.conn.QueryRowContext(tx.ctx, query, args...)
 	}
 	return s.QueryRowContext(tx.ctx, args...)
+}
+
+// QueryContext runs a query in the transaction without caching its
+// statement, for queries built at run time.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.db.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is QueryContext for one row.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.db.conn.QueryRowContext(ctx, query, args...)
+}
+
+// maxStmts bounds the writer's statement cache; statements past it are
+// prepared for one use. hookd's writes use a few dozen fixed statements.
+const maxStmts = 128
+
+// stmtCache holds the writer connection's prepared statements, so that a
+// transaction does not prepare again what the previous one did. Only the
+// writer goroutine uses it.
+type stmtCache struct {
+	conn    *sql.Conn
+	byQuery map[string]*sql.Stmt
+}
+
+// get returns query prepared on the writer connection, or nil when the
+// cache is full: the caller then runs the query unprepared. A statement
+// that fails to prepare is not cached; running it unprepared reports the
+// same error.
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := c.byQuery[query]; ok {
+		return s, nil
+	}
+	if len(c.byQuery) >= maxStmts {
+		return nil, nil
+	}
+	s, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.byQuery[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	for _, s := range c.byQuery {
+		s.Close()
+	}
+	clear(c.byQuery)
 }
 
 // queryer is what the read pool and a transaction share, for reads that run
