@@ -66,6 +66,113 @@ func isJSONObject(b json.RawMessage) bool {
 // and "user" members moved first, in that order, and every other member in
 // the order given. Argyle's payloads put account and user first.
 func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
+	if out, ok := normalizeFast(data); ok {
+		return out, nil
+	}
+	return normalizeSlow(data)
+}
+
+// normalizeFast is NormalizeData for the common object: valid, with plain
+// ASCII keys (no escapes) and at most one "account" and one "user". It
+// compacts data once and moves account and user by slicing the compact
+// form, without decoding a value. ok is false when it cannot tell, and
+// normalizeSlow decides (and words any error).
+func normalizeFast(data json.RawMessage) (json.RawMessage, bool) {
+	compact := make([]byte, 0, len(data))
+	buf := bytes.NewBuffer(compact)
+	if err := json.Compact(buf, data); err != nil {
+		return nil, false
+	}
+	c := buf.Bytes()
+	if len(c) < 2 || c[0] != '{' {
+		return nil, false
+	}
+	// members holds [start, end) of each "key":value in c.
+	type span struct{ start, end int }
+	var account, user span
+	var members [16]span
+	rest := members[:0]
+	i := 1
+	for i < len(c)-1 {
+		start := i
+		if c[i] != '"' {
+			return nil, false
+		}
+		j := i + 1
+		for j < len(c) && c[j] != '"' {
+			if b := c[j]; b == '\\' || b < 0x20 || b > 0x7e {
+				return nil, false // escaped or non-ASCII key: let the decoder judge
+			}
+			j++
+		}
+		key := string(c[i+1 : j])
+		i = j + 2 // past the closing quote and the colon
+		depth, inString := 0, false
+		for ; i < len(c); i++ {
+			b := c[i]
+			if inString {
+				switch b {
+				case '\\':
+					i++
+				case '"':
+					inString = false
+				}
+				continue
+			}
+			switch b {
+			case '"':
+				inString = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			case ',':
+			default:
+				continue
+			}
+			if depth < 0 || (depth == 0 && b == ',') {
+				break
+			}
+		}
+		m := span{start, i}
+		switch key {
+		case "account":
+			if account.end != 0 {
+				return nil, false
+			}
+			account = m
+		case "user":
+			if user.end != 0 {
+				return nil, false
+			}
+			user = m
+		default:
+			rest = append(rest, m)
+		}
+		i++ // past the comma or the closing brace
+	}
+	var order []span
+	for _, m := range []span{account, user} {
+		if m.end != 0 {
+			order = append(order, m)
+		}
+	}
+	if len(order) == 0 || (order[0].start == 1 && (len(order) == 1 || order[1].start == order[0].end+1)) {
+		return c, true // already in order
+	}
+	out := make([]byte, 0, len(c))
+	out = append(out, '{')
+	for _, m := range append(order, rest...) {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, c[m.start:m.end]...)
+	}
+	return append(out, '}'), true
+}
+
+// normalizeSlow is NormalizeData token by token.
+func normalizeSlow(data json.RawMessage) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -133,10 +240,27 @@ func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
 
 // writeJSONString writes s as a JSON string without HTML escaping.
 func writeJSONString(buf *bytes.Buffer, s string) {
+	if plainASCII(s) {
+		buf.WriteByte('"')
+		buf.WriteString(s)
+		buf.WriteByte('"')
+		return
+	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+}
+
+// plainASCII reports whether s is printable ASCII with nothing JSON
+// escapes, so that quoting it is all its encoding takes.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Body formats.
