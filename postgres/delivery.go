@@ -26,8 +26,19 @@ func NewDeliveryService(db *DB) *DeliveryService {
 	return &DeliveryService{db: db}
 }
 
+// deliveryColumns reads a delivery from deliveries, in scanDelivery's
+// order. A pending delivery's next attempt is its queue row's (see
+// migration 0004_queue.sql); deliveries keeps the rest.
 const deliveryColumns = `id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, retry_base,
-	next_attempt_at, created_at, last_attempt_at`
+	(SELECT q.next_attempt_at FROM delivery_queue q WHERE q.delivery_id = deliveries.id), created_at, last_attempt_at`
+
+// claimedColumns reads a delivery just claimed: its next attempt is the
+// lease end, the claim's parameter lease, which the claim's own snapshot
+// does not show in delivery_queue yet.
+func claimedColumns(lease string) string {
+	return `id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, retry_base,
+	` + lease + `::timestamptz, created_at, last_attempt_at`
+}
 
 func scanDelivery(row rowScanner) (*hookd.Delivery, error) {
 	var d hookd.Delivery
@@ -139,14 +150,24 @@ func (s *DeliveryService) FindDeliveries(ctx context.Context, filter hookd.Deliv
 	return ds, more, nil
 }
 
-// RedeliverDelivery makes the tenant's delivery pending and due at now.
+// RedeliverDelivery makes the tenant's delivery pending and due at now: it
+// marks it pending and puts it in the queue, or moves its queue row to now
+// if it is already there.
 func (s *DeliveryService) RedeliverDelivery(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, retry_base = attempt_count
-			WHERE id = $2 AND tenant_id = $3 RETURNING `+deliveryColumns, ts(now), id, tenantID))
+		tag, err := tx.Exec(ctx, `INSERT INTO delivery_queue (delivery_id, tenant_id, webhook_id, next_attempt_at)
+			SELECT id, tenant_id, webhook_id, $1 FROM deliveries WHERE id = $2 AND tenant_id = $3
+			ON CONFLICT (delivery_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at`, ts(now), id, tenantID)
 		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "Not found.")
+		}
+		// RETURNING sees the queue row the statement before wrote.
+		if d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', retry_base = attempt_count
+			WHERE id = $1 AND tenant_id = $2 RETURNING `+deliveryColumns, id, tenantID)); err != nil {
 			return interpretError(err)
 		}
 		return loadAttempts(ctx, tx, []*hookd.Delivery{d})
@@ -171,8 +192,14 @@ func (s *DeliveryService) RecoverDeliveries(ctx context.Context, tenantID, webho
 		if !exists {
 			return hookd.Errorf(hookd.ENOTFOUND, "Not found.")
 		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1, retry_base = attempt_count
-			WHERE webhook_id = $2 AND tenant_id = $3 AND status = 'failed' AND created_at >= $4`,
+		tag, err := tx.Exec(ctx, `WITH d AS (
+				UPDATE deliveries SET status = 'pending', retry_base = attempt_count
+				WHERE webhook_id = $2 AND tenant_id = $3 AND status = 'failed' AND created_at >= $4
+				RETURNING id, tenant_id, webhook_id
+			)
+			INSERT INTO delivery_queue (delivery_id, tenant_id, webhook_id, next_attempt_at)
+			SELECT id, tenant_id, webhook_id, $1 FROM d
+			ON CONFLICT (delivery_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at`,
 			ts(now), webhookID, tenantID, ts(since))
 		n = tag.RowsAffected()
 		return err
@@ -283,21 +310,26 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 }
 
 // claimQuery claims up to $3 of the oldest due deliveries ($1) outside the
-// excluded webhooks $2, leasing them until $4. The locked IDs come as an
-// array rather than a join: a join lets the planner hash the batch against
-// a scan of the whole table, while id = ANY(array) always probes the
-// primary key.
-const claimQuery = `UPDATE deliveries SET next_attempt_at = $4
-	WHERE id = ANY(ARRAY(
-		SELECT id FROM deliveries
-		WHERE status = 'pending' AND next_attempt_at <= $1 AND webhook_id <> ALL($2::text[])
-		ORDER BY next_attempt_at LIMIT $3
-		FOR UPDATE SKIP LOCKED))
-	RETURNING ` + deliveryColumns
+// excluded webhooks $2, leasing them until $4, and reads them. The locked
+// IDs come as an array rather than a join: a join lets the planner hash the
+// batch against a scan of the whole table, while id = ANY(array) always
+// probes the primary key.
+var claimQuery = `WITH leased AS (
+		UPDATE delivery_queue SET next_attempt_at = $4
+		WHERE delivery_id = ANY(ARRAY(
+			SELECT delivery_id FROM delivery_queue
+			WHERE next_attempt_at <= $1 AND webhook_id <> ALL($2::text[])
+			ORDER BY next_attempt_at LIMIT $3
+			FOR UPDATE SKIP LOCKED))
+		RETURNING delivery_id
+	)
+	SELECT ` + claimedColumns("$4") + ` FROM deliveries WHERE id = ANY(ARRAY(SELECT delivery_id FROM leased))`
 
 // CompleteDeliveries records results with one statement, atomic on its
 // own, so one round trip: it updates the deliveries, appends their
-// attempts (numbered by the new attempt count), and updates their webhooks.
+// attempts (numbered by the new attempt count), moves the queue rows of
+// retries to their next attempt and deletes those of finished deliveries,
+// and updates their webhooks.
 // Results for deliveries that no longer exist are ignored, in the webhook
 // updates too.
 //
@@ -353,15 +385,28 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 // last reason given. The webhooks are locked in ID order first, so that
 // nodes completing for the same webhooks wait for each other instead of
 // deadlocking.
+//
+// Only webhooks that change are locked and updated, and last_sent_at alone
+// counts as a change once it moves by a second or more: otherwise every
+// completion of every node would take its turn on a busy webhook's row,
+// holding the row until it commits, and nodes would complete one at a time.
+// So a webhook's last_sent_at may trail its latest attempt by under a
+// second; its failing_since and status are always exact.
 const completeQuery = `WITH r AS (
 		SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
 			$6::int[], $7::bigint[], $8::bytea[], $9::text[], $10::text[])
 			AS r(n, id, status, started_at, next_attempt_at, status_code, latency_us, response_body, error, disable)
 	), d AS (
 		UPDATE deliveries d SET status = r.status, attempt_count = d.attempt_count + 1,
-			last_attempt_at = r.started_at, next_attempt_at = r.next_attempt_at
+			last_attempt_at = r.started_at
 		FROM r WHERE d.id = r.id AND d.id = ANY($2) -- probe the primary key, never scan the table
 		RETURNING d.id, d.attempt_count, d.webhook_id
+	), retry AS (
+		UPDATE delivery_queue q SET next_attempt_at = r.next_attempt_at
+		FROM r WHERE q.delivery_id = r.id AND q.delivery_id = ANY($2) AND r.status = 'pending'
+	), done AS (
+		DELETE FROM delivery_queue q
+		USING r WHERE q.delivery_id = r.id AND q.delivery_id = ANY($2) AND r.status <> 'pending'
 	), a AS (
 		INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
 		SELECT d.id, d.attempt_count, r.started_at, r.status_code, r.latency_us, r.response_body, r.error
@@ -380,7 +425,13 @@ const completeQuery = `WITH r AS (
 				ORDER BY g.n DESC LIMIT 1) AS disable
 		FROM wa
 	), locked AS (
-		SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM wo) ORDER BY id FOR NO KEY UPDATE
+		SELECT w.id FROM webhooks w JOIN wo ON wo.webhook_id = w.id
+		WHERE w.last_sent_at IS NULL OR wo.last_sent >= w.last_sent_at + interval '1 second'
+			OR w.failing_since IS DISTINCT FROM (CASE
+				WHEN wo.last_ok IS NULL THEN coalesce(w.failing_since, wo.failed_at)
+				ELSE wo.failed_at END)
+			OR wo.disable IS NOT NULL AND (w.status <> 'disabled' OR w.disabled_reason <> wo.disable)
+		ORDER BY w.id FOR NO KEY UPDATE OF w
 	)
 	UPDATE webhooks w SET
 		last_sent_at = greatest(w.last_sent_at, wo.last_sent),
@@ -482,7 +533,7 @@ func (s *DeliveryService) QueueStats(ctx context.Context, now time.Time) (hookd.
 	var oldest pgtype.Timestamptz
 	err := s.db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= $1),
 		min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1)
-		FROM deliveries WHERE status = 'pending'`, ts(now)).Scan(&st.Pending, &st.Due, &oldest)
+		FROM delivery_queue`, ts(now)).Scan(&st.Pending, &st.Due, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("queue stats: %w", err)
 	}

@@ -27,7 +27,7 @@ func NewEventService(db *DB) *EventService {
 // PublishEvents records events and their deliveries in one transaction,
 // whatever their number, with four statements: find the subscribers, insert
 // the events, look up the earlier events of repeated idempotency keys, and
-// insert the deliveries.
+// insert the deliveries with their queue rows.
 //
 // Calls made at the same time share a transaction (group commit): one
 // commit, and one wait for the disk, for many API requests. They are
@@ -311,10 +311,16 @@ func publish(ctx context.Context, tx pgx.Tx, events []*hookd.Event) ([]hookd.Pub
 	if len(dl.ids) == 0 {
 		return results, 0, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, next_attempt_at, created_at)
-		SELECT u.id, u.tenant_id, u.webhook_id, u.event_id, u.event_type, 'pending', u.created_at, u.created_at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-			AS u(id, tenant_id, webhook_id, event_id, event_type, created_at)`,
+	// Each delivery goes into the queue too, due at once (its created_at).
+	if _, err := tx.Exec(ctx, `WITH d AS (
+			INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, created_at)
+			SELECT u.id, u.tenant_id, u.webhook_id, u.event_id, u.event_type, 'pending', u.created_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+				AS u(id, tenant_id, webhook_id, event_id, event_type, created_at)
+			RETURNING id, tenant_id, webhook_id, created_at
+		)
+		INSERT INTO delivery_queue (delivery_id, tenant_id, webhook_id, next_attempt_at)
+		SELECT id, tenant_id, webhook_id, created_at FROM d`,
 		dl.ids, dl.tenantIDs, dl.webhookIDs, dl.eventIDs, dl.types, dl.created); err != nil {
 		return nil, 0, fmt.Errorf("insert deliveries: %w", err)
 	}

@@ -121,17 +121,17 @@ func (f *fairClaimer) plan(ctx context.Context, db *DB, req hookd.ClaimRequest) 
 
 // tenantWalk returns up to $2 distinct tenants with pending deliveries:
 // those after $1 in order, then, wrapping around, those up to $1. Each step
-// is one seek in deliveries_pending_lane (a loose index scan), however many
+// is one seek in delivery_queue_lane (a loose index scan), however many
 // deliveries a tenant has.
 const tenantWalk = `WITH RECURSIVE a(k) AS (
-		SELECT min(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > $1
+		SELECT min(tenant_id) FROM delivery_queue WHERE tenant_id > $1
 		UNION ALL
-		SELECT (SELECT min(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > a.k)
+		SELECT (SELECT min(tenant_id) FROM delivery_queue WHERE tenant_id > a.k)
 		FROM a WHERE a.k IS NOT NULL
 	), b(k) AS (
-		SELECT min(tenant_id) FROM deliveries WHERE status = 'pending' AND $1 <> ''
+		SELECT min(tenant_id) FROM delivery_queue WHERE $1 <> ''
 		UNION ALL
-		SELECT (SELECT min(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > b.k)
+		SELECT (SELECT min(tenant_id) FROM delivery_queue WHERE tenant_id > b.k)
 		FROM b WHERE b.k < $1
 	)
 	(SELECT k FROM a WHERE k IS NOT NULL)
@@ -142,14 +142,14 @@ const tenantWalk = `WITH RECURSIVE a(k) AS (
 // webhookWalk is tenantWalk over the webhooks of tenant $1 with pending
 // deliveries, from $2, returning up to $3.
 const webhookWalk = `WITH RECURSIVE a(k) AS (
-		SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = $1 AND webhook_id > $2
+		SELECT min(webhook_id) FROM delivery_queue WHERE tenant_id = $1 AND webhook_id > $2
 		UNION ALL
-		SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = $1 AND webhook_id > a.k)
+		SELECT (SELECT min(webhook_id) FROM delivery_queue WHERE tenant_id = $1 AND webhook_id > a.k)
 		FROM a WHERE a.k IS NOT NULL
 	), b(k) AS (
-		SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = $1 AND $2 <> ''
+		SELECT min(webhook_id) FROM delivery_queue WHERE tenant_id = $1 AND $2 <> ''
 		UNION ALL
-		SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = $1 AND webhook_id > b.k)
+		SELECT (SELECT min(webhook_id) FROM delivery_queue WHERE tenant_id = $1 AND webhook_id > b.k)
 		FROM b WHERE b.k < $2
 	)
 	(SELECT k FROM a WHERE k IS NOT NULL)
@@ -178,26 +178,28 @@ func nextKeys(ctx context.Context, q querier, walk, cursor string, n int) ([]str
 // subquery, which a window function cannot share a query level with).
 // Every pick is a SELECT … FOR UPDATE SKIP LOCKED, so concurrent claimers
 // never take the same row; a row both picks lock counts once.
-const fairClaimQuery = `UPDATE deliveries SET next_attempt_at = $7
-	WHERE id = ANY(ARRAY(
-		SELECT p.id FROM (
-			SELECT x.id, l.n * 1000000 + x.n AS rank
-			FROM unnest($4::text[], $5::text[], $6::int[]) WITH ORDINALITY AS l(tenant_id, webhook_id, quota, n)
-			CROSS JOIN LATERAL (
-				SELECT id, row_number() OVER () AS n FROM (
-					SELECT id FROM deliveries
-					WHERE status = 'pending' AND tenant_id = l.tenant_id AND webhook_id = l.webhook_id
-						AND next_attempt_at <= $1
-					ORDER BY next_attempt_at LIMIT l.quota
-					FOR UPDATE SKIP LOCKED) lane) x
-			UNION ALL
-			SELECT o.id, 1000000000000 + o.n AS rank
-			FROM (
-				SELECT id, row_number() OVER () AS n FROM (
-					SELECT id FROM deliveries
-					WHERE status = 'pending' AND next_attempt_at <= $1 AND webhook_id <> ALL($2::text[])
-					ORDER BY next_attempt_at LIMIT $3
-					FOR UPDATE SKIP LOCKED) oldest) o
-		) p
-		GROUP BY p.id ORDER BY min(p.rank) LIMIT $3))
-	RETURNING ` + deliveryColumns
+var fairClaimQuery = `WITH leased AS (
+		UPDATE delivery_queue SET next_attempt_at = $7
+		WHERE delivery_id = ANY(ARRAY(
+			SELECT p.delivery_id FROM (
+				SELECT x.delivery_id, l.n * 1000000 + x.n AS rank
+				FROM unnest($4::text[], $5::text[], $6::int[]) WITH ORDINALITY AS l(tenant_id, webhook_id, quota, n)
+				CROSS JOIN LATERAL (
+					SELECT delivery_id, row_number() OVER () AS n FROM (
+						SELECT delivery_id FROM delivery_queue
+						WHERE tenant_id = l.tenant_id AND webhook_id = l.webhook_id AND next_attempt_at <= $1
+						ORDER BY next_attempt_at LIMIT l.quota
+						FOR UPDATE SKIP LOCKED) lane) x
+				UNION ALL
+				SELECT o.delivery_id, 1000000000000 + o.n AS rank
+				FROM (
+					SELECT delivery_id, row_number() OVER () AS n FROM (
+						SELECT delivery_id FROM delivery_queue
+						WHERE next_attempt_at <= $1 AND webhook_id <> ALL($2::text[])
+						ORDER BY next_attempt_at LIMIT $3
+						FOR UPDATE SKIP LOCKED) oldest) o
+			) p
+			GROUP BY p.delivery_id ORDER BY min(p.rank) LIMIT $3))
+		RETURNING delivery_id
+	)
+	SELECT ` + claimedColumns("$7") + ` FROM deliveries WHERE id = ANY(ARRAY(SELECT delivery_id FROM leased))`

@@ -1,10 +1,13 @@
 // Package postgres implements hookd's services on PostgreSQL (pgx v5 and its
 // pool), for scale-out: several hookd nodes share one database.
 //
-// Nodes coordinate only through the database. Claims take due deliveries
-// with one UPDATE over a SELECT … FOR UPDATE SKIP LOCKED, so two nodes never
-// hold the same delivery while its lease lasts, and share themselves out
-// fairly across tenants and webhooks (see ClaimDeliveries). Migrations run
+// Nodes coordinate only through the database. The queue is a table of its
+// own, delivery_queue, one narrow row per pending delivery, so that the
+// rows claims and completions churn stay few and small; deliveries is the
+// history. Claims take due deliveries with one UPDATE of the queue over a
+// SELECT … FOR UPDATE SKIP LOCKED, so two nodes never hold the same
+// delivery while its lease lasts, and share themselves out fairly across
+// tenants and webhooks (see ClaimDeliveries). Migrations run
 // under an advisory lock, so nodes starting together apply each one once.
 // Writes are batched: a publish inserts all its events and deliveries with
 // a handful of statements over arrays, publishes made at the same time share
@@ -15,8 +18,8 @@
 // The schema is migration/*.sql, the same model as the sqlite package's,
 // with matching numbers: 0001 for tenants, webhooks, events and deliveries,
 // 0002 for the sandbox's simulated data (SandboxStore), 0003 for fair
-// claims. It lives in the connection's current schema (the search_path), so
-// tests can give each case a schema of its own.
+// claims, 0004 for the queue table. It lives in the connection's current
+// schema (the search_path), so tests can give each case a schema of its own.
 package postgres
 
 import (

@@ -73,7 +73,7 @@ func TestDB_Open(t *testing.T) {
 		if err != nil {
 			t.Fatalf("AppliedMigrations: %v", err)
 		}
-		if want := []string{"0001_init.sql", "0002_sandbox.sql", "0003_fair_claim.sql"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		if want := []string{"0001_init.sql", "0002_sandbox.sql", "0003_fair_claim.sql", "0004_queue.sql"}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("AppliedMigrations got %q, want %q", got, want)
 		}
 		if err := db.Ping(ctx); err != nil {
@@ -108,7 +108,7 @@ func TestDB_Open(t *testing.T) {
 		if err != nil {
 			t.Fatalf("AppliedMigrations: %v", err)
 		}
-		if want := []string{"0001_init.sql", "0002_sandbox.sql", "0003_fair_claim.sql"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		if want := []string{"0001_init.sql", "0002_sandbox.sql", "0003_fair_claim.sql", "0004_queue.sql"}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("AppliedMigrations got %q, want %q", got, want)
 		}
 	})

@@ -166,12 +166,17 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, tenantID, id string,
 }
 
 // DeleteWebhook deletes the tenant's webhook; its deliveries and their
-// attempts go with it (ON DELETE CASCADE).
+// attempts go with it (ON DELETE CASCADE), and so do its deliveries' queue
+// rows, deleted after the webhook so that the statement sees those of any
+// publish the webhook's deletion waited for.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	var tag pgconn.CommandTag
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		tag, err = tx.Exec(ctx, `DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2`, id, tenantID)
+		if tag, err = tx.Exec(ctx, `DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2`, id, tenantID); err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM delivery_queue WHERE tenant_id = $1 AND webhook_id = $2`, tenantID, id)
 		return err
 	})
 	if err != nil {
