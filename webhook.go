@@ -77,9 +77,12 @@ type Webhook struct {
 	DisabledReason string // "" while enabled
 	// FailingSince is the first failed attempt since the last success.
 	FailingSince *time.Time
-	LastSentAt   *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// LastSentAt is when the latest attempt started. On PostgreSQL it may
+	// trail that by under a second: nodes update it only when it moves by
+	// a second or more, so they do not queue on the webhook's row.
+	LastSentAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Subscribes reports whether the webhook receives events of type name.
