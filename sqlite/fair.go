@@ -75,8 +75,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	f.tenant = tenants[0]
 
 	type lane struct{ tenant, webhook string }
-	var full []lane         // lanes that gave all they were asked for, so may hold more
-	taken := map[lane]int{} // rows chosen from each lane so far
+	var full []lane // lanes that gave all they were asked for, so may hold more
 	// take chooses up to n more of the lane's oldest due rows, stepping
 	// past those chosen earlier and those claimed.
 	take := func(l lane, n int) error {
@@ -89,9 +88,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 		if ids, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
 			return err
 		}
-		got := len(ids) - before
-		taken[l] += got
-		if got == n {
+		if len(ids)-before == n {
 			full = append(full, l)
 		}
 		return nil
