@@ -77,9 +77,11 @@ type Webhook struct {
 	DisabledReason string // "" while enabled
 	// FailingSince is the first failed attempt since the last success.
 	FailingSince *time.Time
-	// LastSentAt is when the latest attempt started. On PostgreSQL it may
-	// trail that by under a second: nodes update it only when it moves by
-	// a second or more, so they do not queue on the webhook's row.
+	// LastSentAt is when the latest attempt started, give or take a
+	// second: stores update it only when it moves by a second or more (or
+	// the webhook's failing state changes), so a busy webhook's row is not
+	// rewritten for every batch of results, and PostgreSQL nodes do not
+	// queue on it.
 	LastSentAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time

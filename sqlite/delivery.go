@@ -252,11 +252,12 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	q.expireLocked(now)
 	claimed := func(id string) bool { return q.activeLocked(id, now) }
 
-	tx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	sqlTx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := preparedTx{tx: sqlTx, pool: s.db.reader, stmts: &s.db.claimStmts}
 	var ids []string
 	if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
 		// Excluded webhooks are skipped with index seeks in the lanes;
@@ -391,8 +392,10 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	if len(results) == 0 {
 		return nil
 	}
+	var outcomes map[string]*webhookOutcome
+	var written []string // webhooks updated
 	err := s.db.write(ctx, func(tx *Tx) error {
-		outcomes := make(map[string]*webhookOutcome)
+		outcomes = make(map[string]*webhookOutcome)
 		var order []string
 		for _, r := range results {
 			a := r.Attempt
@@ -442,8 +445,13 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 				o.disable = r.DisableWebhook
 			}
 		}
+		written = order[:0:0]
 		for _, id := range order {
 			o := outcomes[id]
+			if s.db.sent.unchanged(id, o) {
+				continue
+			}
+			written = append(written, id)
 			var failedAt any
 			if !o.failedAt.IsZero() {
 				failedAt = micros(o.failedAt)
@@ -464,6 +472,7 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 		return fmt.Errorf("complete deliveries: %w", err)
 	}
 	s.db.queue.release(results)
+	s.db.sent.record(written, outcomes)
 	return nil
 }
 

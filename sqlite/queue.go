@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -129,4 +132,112 @@ func (l *leases) activeJSON(now int64) string {
 	}
 	b, _ := json.Marshal(ids) // strings always marshal
 	return string(b)
+}
+
+// readStmts are the claim's queries, prepared once on the read pool; a
+// transaction reuses each one's statement on its connection instead of
+// preparing the query again (claims run many times a second).
+type readStmts struct {
+	mu      sync.Mutex
+	byQuery map[string]*sql.Stmt
+}
+
+// get returns query prepared on pool.
+func (r *readStmts) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.byQuery[query]; ok {
+		return s, nil
+	}
+	s, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if r.byQuery == nil {
+		r.byQuery = make(map[string]*sql.Stmt)
+	}
+	r.byQuery[query] = s
+	return s, nil
+}
+
+// close closes the prepared statements.
+func (r *readStmts) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.byQuery {
+		s.Close()
+	}
+	clear(r.byQuery)
+}
+
+// preparedTx runs a read transaction's queries through readStmts. Only the
+// claim's fixed queries go through it, so the cache stays small.
+type preparedTx struct {
+	tx    *sql.Tx
+	pool  *sql.DB
+	stmts *readStmts
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := p.stmts.get(ctx, p.pool, query)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := p.stmts.get(ctx, p.pool, query)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, query, args...) // fails the same way, carrying the error
+	}
+	return p.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+}
+
+// sentCache remembers, per webhook, what completions last wrote of it, so
+// that a batch of successes for a healthy webhook skips its UPDATE when
+// last_sent_at would move by under sentPrecision and failing_since is
+// already clear. One process completes deliveries from a SQLite file, so
+// what it wrote is what the row holds (UpdateWebhook leaves failing_since
+// as it was, or clears it).
+type sentCache struct {
+	mu sync.Mutex
+	by map[string]sentState
+}
+
+type sentState struct {
+	lastSent time.Time
+	clear    bool // failing_since is NULL
+}
+
+// sentPrecision is how far a webhook's last_sent_at may trail its latest
+// attempt (hookd.Webhook.LastSentAt says so).
+const sentPrecision = time.Second
+
+// unchanged reports whether writing o to webhook id would change nothing
+// but last_sent_at, by under sentPrecision.
+func (c *sentCache) unchanged(id string, o *webhookOutcome) bool {
+	if o.failing != "clear" || o.disable != "" {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.by[id]
+	return ok && st.clear && o.lastSent.Sub(st.lastSent) < sentPrecision
+}
+
+// record notes what a committed completion wrote of the webhooks ids.
+func (c *sentCache) record(ids []string, outcomes map[string]*webhookOutcome) {
+	if len(ids) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.by == nil {
+		c.by = make(map[string]sentState)
+	}
+	for _, id := range ids {
+		o := outcomes[id]
+		c.by[id] = sentState{lastSent: o.lastSent, clear: o.failing == "clear"}
+	}
 }

@@ -70,6 +70,8 @@ type DB struct {
 	conn         *sql.Conn // the writer goroutine's connection
 	stmts        stmtCache // the writer's prepared statements, kept across transactions
 	queue        leases    // the deliveries this process has claimed
+	claimStmts   readStmts // the claim's queries, prepared on the read pool
+	sent         sentCache // what completions last wrote of each webhook
 	reader       *sql.DB   // read-only pool
 	checkpointer *sql.DB   // one connection, used only by checkpointLoop
 	checkpointed chan struct{}
@@ -210,6 +212,7 @@ func (db *DB) Close() error {
 	<-db.done
 	<-db.checkpointed
 	db.stmts.close()
+	db.claimStmts.close()
 	err := db.conn.Close()
 	if errors.Is(err, sql.ErrConnDone) {
 		err = nil // closed before
