@@ -77,3 +77,53 @@ func TestClaim_OneDeliveringProcess(t *testing.T) {
 		t.Errorf("claimed delivery reads next attempt %v, want the lease end %s", d.NextAttemptAt, hookd.FormatTime(want))
 	}
 }
+
+// TestComplete_LastSentPrecision checks what completions write of their
+// webhook: last_sent_at moves once it is a second or more behind, and a
+// failure sets failing_since at once, however close to the last write.
+func TestComplete_LastSentPrecision(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	t0 := hookd.Truncate(hookd.Now())
+	tenantID := publishOne(t, db, t0)
+	ds := sqlite.NewDeliveryService(db)
+	tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: t0, Limit: 1, Lease: time.Minute})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim got %d tasks, %v", len(tasks), err)
+	}
+	d, webhookID := tasks[0].Delivery, tasks[0].Webhook.ID
+	complete := func(at time.Time, status string) {
+		t.Helper()
+		r := hookd.AttemptResult{DeliveryID: d.ID, WebhookID: webhookID, Status: status,
+			Attempt: hookd.Attempt{StartedAt: at, StatusCode: 200}}
+		if status == hookd.DeliveryPending {
+			r.Attempt.StatusCode, r.NextAttemptAt = 500, at.Add(time.Hour)
+		}
+		if err := ds.CompleteDeliveries(ctx, []hookd.AttemptResult{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	webhook := func() *hookd.Webhook {
+		t.Helper()
+		w, err := sqlite.NewWebhookService(db).FindWebhookByID(ctx, tenantID, webhookID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	complete(t0, hookd.DeliverySucceeded)
+	complete(t0.Add(500*time.Millisecond), hookd.DeliverySucceeded)
+	if w := webhook(); w.LastSentAt == nil || !w.LastSentAt.Equal(t0) {
+		t.Errorf("last sent after two successes 0.5 s apart got %v, want the first, %s", w.LastSentAt, hookd.FormatTime(t0))
+	}
+	complete(t0.Add(1500*time.Millisecond), hookd.DeliveryPending)
+	w := webhook()
+	if want := t0.Add(1500 * time.Millisecond); w.FailingSince == nil || !w.FailingSince.Equal(want) {
+		t.Errorf("failing since after a failure got %v, want %s", w.FailingSince, hookd.FormatTime(want))
+	}
+	complete(t0.Add(1600*time.Millisecond), hookd.DeliverySucceeded)
+	if w := webhook(); w.FailingSince != nil || !w.LastSentAt.Equal(t0.Add(1600*time.Millisecond)) {
+		t.Errorf("after a success following a failure got failing since %v, last sent %v; want none and %s",
+			w.FailingSince, w.LastSentAt, hookd.FormatTime(t0.Add(1600*time.Millisecond)))
+	}
+}
