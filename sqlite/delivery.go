@@ -385,9 +385,11 @@ type webhookOutcome struct {
 
 // CompleteDeliveries records results in one transaction of the group
 // commit: per result one UPDATE … RETURNING of the delivery and one INSERT of
-// the attempt (prepared once per transaction), then one UPDATE per webhook
-// concerned. A set-based variant (the results as one JSON parameter, read
-// with json_each) measured slower here.
+// the attempt (statements the writer keeps prepared), then one UPDATE per
+// webhook concerned, skipped when it would only move last_sent_at by under
+// a second (see sentCache). After the commit it releases the results'
+// leases. A set-based variant (the results as one JSON parameter, read with
+// json_each) measured slower here.
 func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
