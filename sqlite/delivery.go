@@ -257,7 +257,7 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	defer sqlTx.Rollback()
-	tx := preparedTx{tx: sqlTx, pool: s.db.reader, stmts: &s.db.claimStmts}
+	tx := preparedTx{tx: sqlTx, stmts: &s.db.claimStmts}
 	var ids []string
 	if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
 		// Excluded webhooks are skipped with index seeks in the lanes;
@@ -267,8 +267,10 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	} else {
 		ids, err = oldest(ctx, tx, req, make([]string, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
 	}
-	if err != nil || len(ids) == 0 {
-		return nil, wrapErr("claim deliveries", err)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	} else if len(ids) == 0 {
+		return nil, nil
 	}
 	ds, err := queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+` FROM deliveries
 		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
@@ -319,14 +321,6 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	}
 	q.holdLocked(ds, end)
 	return tasks, nil
-}
-
-// wrapErr wraps err with op, and returns nil for nil.
-func wrapErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }
 
 func (s *DeliveryService) loadWebhooks(ctx context.Context, q queryer, ids []string) (map[string]*hookd.Webhook, error) {

@@ -134,62 +134,26 @@ func (l *leases) activeJSON(now int64) string {
 	return string(b)
 }
 
-// readStmts are the claim's queries, prepared once on the read pool; a
-// transaction reuses each one's statement on its connection instead of
-// preparing the query again (claims run many times a second).
-type readStmts struct {
-	mu      sync.Mutex
-	byQuery map[string]*sql.Stmt
-}
-
-// get returns query prepared on pool.
-func (r *readStmts) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s, ok := r.byQuery[query]; ok {
-		return s, nil
-	}
-	s, err := pool.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if r.byQuery == nil {
-		r.byQuery = make(map[string]*sql.Stmt)
-	}
-	r.byQuery[query] = s
-	return s, nil
-}
-
-// close closes the prepared statements.
-func (r *readStmts) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, s := range r.byQuery {
-		s.Close()
-	}
-	clear(r.byQuery)
-}
-
-// preparedTx runs a read transaction's queries through readStmts. Only the
-// claim's fixed queries go through it, so the cache stays small.
+// preparedTx runs a read transaction's queries as statements prepared
+// once on the read pool (claimStmts), which the transaction reuses on its
+// connection. Only the claim's fixed queries go through it.
 type preparedTx struct {
 	tx    *sql.Tx
-	pool  *sql.DB
-	stmts *readStmts
+	stmts *stmtCache
 }
 
 func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	s, err := p.stmts.get(ctx, p.pool, query)
-	if err != nil {
-		return nil, err
+	s, err := p.stmts.get(ctx, query)
+	if s == nil || err != nil {
+		return p.tx.QueryContext(ctx, query, args...)
 	}
 	return p.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 }
 
 func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	s, err := p.stmts.get(ctx, p.pool, query)
-	if err != nil {
-		return p.tx.QueryRowContext(ctx, query, args...) // fails the same way, carrying the error
+	s, err := p.stmts.get(ctx, query)
+	if s == nil || err != nil {
+		return p.tx.QueryRowContext(ctx, query, args...)
 	}
 	return p.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 }

@@ -11,7 +11,9 @@
 //
 // Several processes may open the same file (the hookd CLI while the server
 // runs): SQLite's file locks serialise their writers, and the busy timeout
-// makes each wait its turn.
+// makes each wait its turn. Only one of them delivers: the first claim
+// locks the file for its process (see leases), which keeps its claims in
+// memory, so a claim is a read and never waits for the writer.
 package sqlite
 
 import (
@@ -70,7 +72,7 @@ type DB struct {
 	conn         *sql.Conn // the writer goroutine's connection
 	stmts        stmtCache // the writer's prepared statements, kept across transactions
 	queue        leases    // the deliveries this process has claimed
-	claimStmts   readStmts // the claim's queries, prepared on the read pool
+	claimStmts   stmtCache // the claim's queries, prepared on the read pool
 	sent         sentCache // what completions last wrote of each webhook
 	reader       *sql.DB   // read-only pool
 	checkpointer *sql.DB   // one connection, used only by checkpointLoop
@@ -159,7 +161,7 @@ func (db *DB) Open() (err error) {
 	if db.conn, err = db.writer.Conn(context.Background()); err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
-	db.stmts = stmtCache{conn: db.conn, byQuery: make(map[string]*sql.Stmt)}
+	db.stmts.on = db.conn
 
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout(10000)") // as above: wait out a checkpoint or recovery
@@ -173,6 +175,7 @@ func (db *DB) Open() (err error) {
 	n := max(4, 2*runtime.NumCPU())
 	db.reader.SetMaxOpenConns(n)
 	db.reader.SetMaxIdleConns(n)
+	db.claimStmts.on = db.reader
 	if err := db.reader.Ping(); err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
@@ -526,38 +529,51 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return tx.db.conn.QueryRowContext(ctx, query, args...)
 }
 
-// maxStmts bounds the writer's statement cache; statements past it are
-// prepared for one use. hookd's writes use a few dozen fixed statements.
+// maxStmts bounds a statement cache; statements past it are run
+// unprepared. hookd's writes and claims use a few dozen fixed statements.
 const maxStmts = 128
 
-// stmtCache holds the writer connection's prepared statements, so that a
-// transaction does not prepare again what the previous one did. Only the
-// writer goroutine uses it.
+// preparer is what a stmtCache prepares on: the writer's connection, or
+// the read pool (whose statements a transaction reuses per connection).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// stmtCache keeps prepared statements for as long as the DB is open, so
+// that a transaction does not prepare again what the previous one did.
 type stmtCache struct {
-	conn    *sql.Conn
+	on      preparer
+	mu      sync.Mutex
 	byQuery map[string]*sql.Stmt
 }
 
-// get returns query prepared on the writer connection, or nil when the
-// cache is full: the caller then runs the query unprepared. A statement
-// that fails to prepare is not cached; running it unprepared reports the
-// same error.
+// get returns query prepared, or nil when the cache is full: the caller
+// then runs the query unprepared. A statement that fails to prepare is not
+// cached; running it unprepared reports the same error.
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if s, ok := c.byQuery[query]; ok {
 		return s, nil
 	}
 	if len(c.byQuery) >= maxStmts {
 		return nil, nil
 	}
-	s, err := c.conn.PrepareContext(ctx, query)
+	s, err := c.on.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	if c.byQuery == nil {
+		c.byQuery = make(map[string]*sql.Stmt)
 	}
 	c.byQuery[query] = s
 	return s, nil
 }
 
+// close closes the prepared statements.
 func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, s := range c.byQuery {
 		s.Close()
 	}
