@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -31,7 +30,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodySize {
 		return nil, tooLarge
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	// Sized from Content-Length, the body is read into one buffer that
+	// never grows (bytes.Buffer wants MinRead bytes free before each read).
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	data := buf.Bytes()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, tooLarge
@@ -76,17 +79,20 @@ func decodeObject(data []byte) (object, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return object{}, nil
 	}
-	var raw json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	// Unmarshal checks the whole input before it decodes any of it, so a
+	// syntax error comes first, then a value that is not an object.
+	var o object
+	err := json.Unmarshal(data, &o)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
 		return nil, parseError(err)
 	}
-	if k := kind(raw); k != "dict" {
+	if k := kind(bytes.TrimSpace(data)); k != "dict" {
 		return nil, &hookd.Error{Code: hookd.EINVALID, Message: "Invalid data.", Fields: map[string][]string{
 			hookd.NonFieldErrors: {fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", k)},
 		}}
 	}
-	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
+	if err != nil {
 		return nil, parseError(err)
 	}
 	return o, nil

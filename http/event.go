@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,34 +75,47 @@ func (s *Server) handleEventPublishBatch(w http.ResponseWriter, r *http.Request)
 		Error(w, r, hookd.FieldError("events", fmt.Sprintf("Expected a list of items but got type %q.", k)))
 		return
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		Error(w, r, hookd.FieldError("events", `Expected a list of items but got type "list".`))
-		return
+	// Most batches are a list of objects: decode them in one pass, and
+	// only when that fails item by item, to say which items are wrong.
+	var objs []object
+	if err := json.Unmarshal(raw, &objs); err != nil || slices.ContainsFunc(objs, func(o object) bool { return o == nil }) {
+		objs = nil
 	}
-	switch {
-	case len(items) == 0:
+	var items []json.RawMessage
+	if objs == nil {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			Error(w, r, hookd.FieldError("events", `Expected a list of items but got type "list".`))
+			return
+		}
+	}
+	switch n := max(len(objs), len(items)); {
+	case n == 0:
 		Error(w, r, hookd.FieldError("events", "This list may not be empty."))
 		return
-	case len(items) > MaxBatchEvents:
+	case n > MaxBatchEvents:
 		Error(w, r, hookd.FieldError("events", fmt.Sprintf("Ensure this field has no more than %d elements.", MaxBatchEvents)))
 		return
 	}
 
 	tenant, now := tenantID(r), s.now()
-	events := make([]*hookd.Event, len(items))
+	if objs == nil {
+		objs = make([]object, len(items))
+	}
+	events := make([]*hookd.Event, len(objs))
 	bad := &batchError{field: "events", items: map[string]map[string][]string{}}
-	for i, item := range items {
-		if k := kind(item); k != "dict" {
-			bad.items[strconv.Itoa(i)] = map[string][]string{
-				hookd.NonFieldErrors: {fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", k)},
+	for i, io := range objs {
+		if io == nil {
+			item := items[i]
+			if k := kind(item); k != "dict" {
+				bad.items[strconv.Itoa(i)] = map[string][]string{
+					hookd.NonFieldErrors: {fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", k)},
+				}
+				continue
 			}
-			continue
-		}
-		var io object
-		if err := json.Unmarshal(item, &io); err != nil {
-			bad.items[strconv.Itoa(i)] = map[string][]string{hookd.NonFieldErrors: {"Invalid data."}}
-			continue
+			if err := json.Unmarshal(item, &io); err != nil {
+				bad.items[strconv.Itoa(i)] = map[string][]string{hookd.NonFieldErrors: {"Invalid data."}}
+				continue
+			}
 		}
 		e, fe := decodeEvent(io, tenant, now)
 		if len(fe) > 0 {

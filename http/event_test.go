@@ -121,6 +121,10 @@ func TestEventPublishBatch(t *testing.T) {
 			{`{"events":` + many + `}`, `{"events":["Ensure this field has no more than 1000 elements."]}`},
 			{`{"events":[{"event":"accounts.added","data":{}},{"event":"nope","data":{}},"x",{"event":"accounts.added"}]}`,
 				`{"events":{"1":{"event":["\"nope\" is not a valid choice."]},"2":{"non_field_errors":["Invalid data. Expected a dictionary, but got str."]},"3":{"data":["This field is required."]}}}`},
+			{`{"events":[{"event":"accounts.added","data":{}},null]}`,
+				`{"events":{"1":{"non_field_errors":["Invalid data. Expected a dictionary, but got NoneType."]}}}`},
+			{`{"events":[{"event":"accounts.added","data":{}},[1]]}`,
+				`{"events":{"1":{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}}}`},
 		} {
 			ts.do(t, request{Method: "POST", Path: "/v1/events/batch", Body: tt.body}).mustStatus(t, 400).mustBody(t, tt.want)
 		}
