@@ -81,6 +81,7 @@ type Worker struct {
 	inflight    int // attempts being sent
 	queued      int // claimed, waiting for a slot
 	outstanding int // claimed, result not yet written (or let go)
+	unwritten   int // results handed to the writer, not yet written
 	idle        []chan struct{}
 	wake        chan struct{}
 	results     chan hookd.AttemptResult
@@ -344,7 +345,7 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 	w.dispatchLocked(now)
 	w.mu.Unlock()
 	for _, t := range disabled {
-		w.results <- w.unsent(t, now)
+		w.handOff(w.unsent(t, now))
 	}
 	return len(tasks), len(tasks) == limit, nil
 }
@@ -494,11 +495,40 @@ func (w *Worker) removeFromRingLocked(i int) {
 }
 
 // roomLocked is how many more deliveries the worker takes on: up to
-// Concurrency in flight and as many waiting, counting those whose results
-// are not yet written, so that a store that cannot record results stops
-// the claiming too.
+// Concurrency in flight and as many waiting. Results waiting to be written
+// take no room, so that sending does not wait for the store's latency;
+// their number is bounded all the same, by the results channel and the
+// writer's batch (see complete), and a store that cannot record results
+// stops the claiming once both are full and every slot waits to hand its
+// result over.
 func (w *Worker) roomLocked() int {
-	return 2*w.Concurrency - w.outstanding
+	return 2*w.Concurrency - (w.outstanding - w.unwritten)
+}
+
+// wakeForRoomLocked wakes the loop when room, which was before, has just
+// grown to a full batch.
+func (w *Worker) wakeForRoomLocked(before int) {
+	if before < w.BatchSize && w.roomLocked() >= w.BatchSize {
+		w.Wake()
+	}
+}
+
+// handOff passes a result to the writer; from then on its delivery takes
+// no room (see roomLocked).
+func (w *Worker) handOff(res hookd.AttemptResult) {
+	w.results <- res
+	w.mu.Lock()
+	before := w.roomLocked()
+	w.unwritten++
+	w.wakeForRoomLocked(before)
+	w.mu.Unlock()
+}
+
+// writtenLocked marks n results handed to the writer as written (or given
+// up on).
+func (w *Worker) writtenLocked(n int) {
+	w.unwritten -= n
+	w.releaseLocked(n)
 }
 
 // releaseLocked marks n claimed deliveries as done with: their results are
@@ -507,9 +537,7 @@ func (w *Worker) roomLocked() int {
 func (w *Worker) releaseLocked(n int) {
 	before := w.roomLocked()
 	w.outstanding -= n
-	if before < w.BatchSize && w.roomLocked() >= w.BatchSize {
-		w.Wake()
-	}
+	w.wakeForRoomLocked(before)
 	if w.outstanding == 0 {
 		for _, ch := range w.idle {
 			close(ch)
@@ -526,6 +554,9 @@ func (w *Worker) run(h *hookState, j *job) {
 
 	now := w.Now()
 	w.mu.Lock()
+	before := w.roomLocked()
+	w.unwritten++
+	w.wakeForRoomLocked(before)
 	wasExcluded := w.excludedLocked(h, now)
 	h.inflight--
 	w.inflight--
@@ -599,8 +630,11 @@ func (w *Worker) attempt(t *hookd.Task) (hookd.AttemptResult, exchange) {
 
 // complete writes results in batches: every FlushInterval, or at once when
 // FlushSize are waiting. A failed write is retried with backoff, keeping
-// its results; when the channel closes, what is left is written.
+// its results and taking more, up to maxBatch; then it takes no more, so
+// the channel fills, the attempts wait to hand over their results, and
+// claiming stops. When the channel closes, what is left is written.
 func (w *Worker) complete() {
+	maxBatch := 4 * w.FlushSize
 	defer close(w.flushed)
 	var batch []hookd.AttemptResult
 	timer := time.NewTimer(time.Hour)
@@ -618,7 +652,7 @@ func (w *Worker) complete() {
 		}
 		backoff, retryAt = 0, time.Time{}
 		w.mu.Lock()
-		w.releaseLocked(len(batch))
+		w.writtenLocked(len(batch))
 		w.mu.Unlock()
 		batch = nil
 	}
@@ -631,8 +665,12 @@ func (w *Worker) complete() {
 			batch = append(batch, r)
 			timer.Reset(w.FlushInterval)
 		}
+		in := w.results
+		if len(batch) >= maxBatch {
+			in = nil
+		}
 		select {
-		case r, ok := <-w.results:
+		case r, ok := <-in:
 			if !ok {
 				timer.Stop()
 				w.finalFlush(batch)
@@ -665,7 +703,7 @@ func (w *Worker) finalFlush(batch []hookd.AttemptResult) {
 		time.Sleep(wait)
 	}
 	w.mu.Lock()
-	w.releaseLocked(len(batch))
+	w.writtenLocked(len(batch))
 	w.mu.Unlock()
 }
 

@@ -811,3 +811,55 @@ func TestWorker_CompleteRetries(t *testing.T) {
 		t.Errorf("delivery status got %q, want succeeded", got.Status)
 	}
 }
+
+// TestWorker_FailingStoreBoundsClaims: results waiting to be written take
+// no room, but while the store cannot record them the worker still stops
+// claiming, with a bounded number of deliveries claimed, and delivers
+// everything once the store recovers.
+func TestWorker_FailingStoreBoundsClaims(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w *Worker) {
+		w.Concurrency, w.PerWebhookConcurrency, w.BatchSize, w.FlushSize = 2, 2, 2, 1
+	})
+	srv, _ := recorder(t, http.StatusOK)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	const total = 60
+	for range total {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	b.store.mu.Lock()
+	b.store.completeErr = io.ErrUnexpectedEOF
+	b.store.mu.Unlock()
+
+	// In flight and queued: 2 x Concurrency. Waiting to be written: the
+	// results channel (4) and the writer's batch (4 x FlushSize).
+	const bound = 2*2 + 4 + 4
+	claimed := 0
+	for range 200 {
+		n, err := b.w.ProcessBatch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed += n
+		if claimed > bound {
+			t.Fatalf("claimed %d deliveries while the store fails, want at most %d", claimed, bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if claimed < bound-2 {
+		t.Errorf("claimed %d deliveries while the store fails, want about %d: waiting results should take no room", claimed, bound)
+	}
+
+	b.store.mu.Lock()
+	b.store.completeErr = nil
+	b.store.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := b.w.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.run(t)
+	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
+		t.Errorf("succeeded deliveries got %d, want %d", got, total)
+	}
+}
