@@ -265,7 +265,7 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		// endpoint's pile grows.
 		ids, err = s.fair.claimIDs(ctx, tx, req, claimed)
 	} else {
-		ids, err = oldest(ctx, tx, req, make([]string, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
+		ids, err = s.fair.oldest(ctx, tx, req, claimed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)

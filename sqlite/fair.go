@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,38 @@ type fairClaimer struct {
 	walked   time.Time         // when a claim last walked the lanes (wall clock)
 	tenant   string            // the tenant served first last time
 	webhooks map[string]string // per tenant, the webhook served last
+
+	// Where the last scans stopped: the oldest-first scan, and each lane's.
+	// A claim resumes after them instead of stepping again over the rows
+	// claimed before (in flight, or waiting for their results to be
+	// written), which are at the front of every scan. Rows can land behind
+	// a cursor (an event published with an earlier created_at commits
+	// later, a lease ends unused), so the cursors are dropped every
+	// fairEvery and whenever a scan from them comes up short.
+	oldestAt cursor
+	laneAt   map[lane]cursor
+	reset    time.Time // when the cursors were last dropped (wall clock)
+}
+
+// lane is one webhook's pending deliveries.
+type lane struct{ tenant, webhook string }
+
+// cursor is a position in (next_attempt_at, id) order; the zero cursor is
+// the start.
+type cursor struct {
+	next int64
+	id   string
+}
+
+// expireCursors drops the cursors when fairEvery has passed since they
+// were last dropped. Call with f.mu held.
+func (f *fairClaimer) expireCursors() {
+	if time.Since(f.reset) < fairEvery {
+		return
+	}
+	f.reset = time.Now()
+	f.oldestAt = cursor{}
+	clear(f.laneAt)
 }
 
 // due reports whether this claim should walk the lanes (at most every
@@ -57,7 +90,9 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	defer f.mu.Unlock()
 	if f.webhooks == nil {
 		f.webhooks = make(map[string]string)
+		f.laneAt = make(map[lane]cursor)
 	}
+	f.expireCursors()
 	now := micros(req.Now)
 	ids := make([]string, 0, req.Limit)
 	chosen := make(map[string]bool, req.Limit)
@@ -74,19 +109,21 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	}
 	f.tenant = tenants[0]
 
-	type lane struct{ tenant, webhook string }
 	var full []lane // lanes that gave all they were asked for, so may hold more
 	// take chooses up to n more of the lane's oldest due rows, stepping
 	// past those chosen earlier and those claimed.
 	take := func(l lane, n int) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id = ?
-			AND next_attempt_at <= ? ORDER BY next_attempt_at`, l.tenant, l.webhook, now)
+		at := f.laneAt[l]
+		before := len(ids)
+		var err error
+		ids, err = scan(ctx, tx, &at, `tenant_id = ? AND webhook_id = ? AND`, []any{l.tenant, l.webhook, now}, ids, n, chosen, claimed)
 		if err != nil {
 			return err
 		}
-		before := len(ids)
-		if ids, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
-			return err
+		if at.id == "" {
+			delete(f.laneAt, l)
+		} else {
+			f.laneAt[l] = at
 		}
 		if len(ids)-before == n {
 			full = append(full, l)
@@ -147,30 +184,71 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	if len(excluded) > 0 {
 		return ids, nil
 	}
-	return oldest(ctx, tx, req, ids, chosen, claimed)
+	return f.fillOldest(ctx, tx, req, ids, chosen, claimed)
 }
 
-// oldest fills ids, up to req.Limit, with the oldest due deliveries outside
-// req.ExcludeWebhooks that are neither chosen nor claimed.
-func oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ids []string, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
+// oldest returns up to req.Limit IDs of the oldest due deliveries that are
+// not claimed, with webhooks in req.ExcludeWebhooks left out.
+func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expireCursors()
+	return f.fillOldest(ctx, tx, req, make([]string, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
+}
+
+// fillOldest fills ids, up to req.Limit, with the oldest due deliveries
+// outside req.ExcludeWebhooks that are neither chosen nor claimed. Call
+// with f.mu held.
+func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ids []string, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
 	rest := req.Limit - len(ids)
 	if rest <= 0 {
 		return ids, nil
 	}
-	var rows *sql.Rows
-	var err error
 	if len(req.ExcludeWebhooks) == 0 {
-		rows, err = tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at`, micros(req.Now))
-	} else {
-		rows, err = tx.QueryContext(ctx, `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-			AND webhook_id NOT IN (SELECT value FROM json_each(?))
-			ORDER BY next_attempt_at`, micros(req.Now), jsonArray(req.ExcludeWebhooks))
+		return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ids, rest, chosen, claimed)
 	}
+	// Excluding webhooks changes the order's rows: start from the front,
+	// and leave the cursor of the unfiltered order alone.
+	var at cursor
+	return scan(ctx, tx, &at, `webhook_id NOT IN (SELECT value FROM json_each(?)) AND`,
+		[]any{jsonArray(req.ExcludeWebhooks), micros(req.Now)}, ids, rest, chosen, claimed)
+}
+
+// scan appends to ids up to n IDs of due pending deliveries, in
+// (next_attempt_at, id) order, that are neither chosen nor claimed,
+// resuming after *at unless it is the start. where narrows the rows: it
+// is empty or ends with AND, and args are its arguments followed by the
+// due time. If the scan from *at comes up short it goes on from the start,
+// so no due row is missed; *at ends where the scan stopped when it took n,
+// and at the start when the due rows ran out.
+func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ids []string, n int, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
+	const head = `SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' AND `
+	if at.id != "" {
+		rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? AND (next_attempt_at, id) > (?, ?)
+			ORDER BY next_attempt_at, id`, append(slices.Clip(args), at.next, at.id)...)
+		if err != nil {
+			return nil, err
+		}
+		before := len(ids)
+		if ids, *at, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
+			return nil, err
+		}
+		if n -= len(ids) - before; n == 0 {
+			return ids, nil
+		}
+	}
+	rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? ORDER BY next_attempt_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	return appendIDs(ids, rest, chosen, claimed, rows)
+	before := len(ids)
+	if ids, *at, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
+		return nil, err
+	}
+	if len(ids)-before < n {
+		*at = cursor{}
+	}
+	return ids, nil
 }
 
 // nextKeys walks distinct keys in index order, starting just after cursor
@@ -201,21 +279,22 @@ func nextKeys(cursor string, n int, next func(after string) *sql.Row) ([]string,
 	return keys, nil
 }
 
-// appendIDs appends up to n IDs that rows yields, in order, stepping past
-// those already chosen and those claimed, and closes rows. SQLite produces
-// rows as they are read, so the rows after the nth are never looked at.
-func appendIDs(ids []string, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]string, error) {
+// appendIDs appends up to n IDs that rows (id, next_attempt_at) yields, in
+// order, stepping past those already chosen and those claimed, closes rows
+// and returns where it stopped. SQLite produces rows as they are read, so
+// the rows after the nth are never looked at.
+func appendIDs(ids []string, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]string, cursor, error) {
 	defer rows.Close()
+	var last cursor
 	for n > 0 && rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		if err := rows.Scan(&last.id, &last.next); err != nil {
+			return nil, cursor{}, err
 		}
-		if !chosen[id] && !claimed(id) {
-			chosen[id] = true
-			ids = append(ids, id)
+		if !chosen[last.id] && !claimed(last.id) {
+			chosen[last.id] = true
+			ids = append(ids, last.id)
 			n--
 		}
 	}
-	return ids, rows.Err()
+	return ids, last, rows.Err()
 }

@@ -211,6 +211,30 @@ func exerciseDeliveryClaim(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	// A delivery can become due behind those claimed already: an event
+	// published with an earlier created_at commits after them. A claim with
+	// room for every due delivery takes it too.
+	t.Run("DueBehindEarlierClaims", func(t *testing.T) {
+		b := setup(t, open)
+		b.mustWebhook(t)
+		var later []string
+		for i := 1; i <= 6; i++ {
+			later = append(later, b.mustDeliver(t, b.at(time.Duration(i)*time.Second))[0].ID)
+		}
+		var got []string
+		for range 2 {
+			got = append(got, taskIDs(b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Hour), Limit: 2, Lease: lease}))...)
+		}
+		if want := later[:4]; dump(got) != dump(want) {
+			t.Fatalf("two claims of 2 got %v, want the 4 oldest %v", got, want)
+		}
+		early := b.mustDeliver(t, b.t0)[0]
+		tasks := b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Hour), Limit: 10, Lease: lease})
+		if got, want := sorted(taskIDs(tasks)), sorted([]string{early.ID, later[4], later[5]}); dump(got) != dump(want) {
+			t.Fatalf("claim of 10 got %v, want the 3 due and unclaimed %v", got, want)
+		}
+	})
+
 	// A backlog must not starve anyone: a claim shares itself out across
 	// tenants with due work, and within a tenant across its webhooks, even
 	// when one lane's deliveries are all older than another's.
