@@ -77,6 +77,24 @@ func (b *testBundle) run(t *testing.T) {
 	t.Fatal("deliveries never ran out")
 }
 
+// drain waits for every claimed delivery's result to be written.
+func (b *testBundle) drain(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := b.w.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failCompletes makes the store's CompleteDeliveries fail with err, or
+// succeed again when err is nil.
+func (b *testBundle) failCompletes(err error) {
+	b.store.mu.Lock()
+	b.store.completeErr = err
+	b.store.mu.Unlock()
+}
+
 // deliverTo publishes one accounts.added to a webhook at url, changed by
 // mod, runs the worker, and returns the delivery and webhook as stored.
 func (b *testBundle) deliverTo(t *testing.T, url string, mod func(w *hookd.Webhook, d *hookd.Delivery)) (hookd.Delivery, hookd.Webhook) {
@@ -717,11 +735,7 @@ func TestWorker_Fairness(t *testing.T) {
 	b.w.enqueueLocked(tasks, b.clock.Now())
 	b.w.dispatchLocked(b.clock.Now())
 	b.w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := b.w.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b.drain(t)
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"/busy", "/quiet", "/busy", "/busy", "/busy", "/busy"}
@@ -784,9 +798,7 @@ func TestWorker_CompleteRetries(t *testing.T) {
 	srv, _ := recorder(t, http.StatusOK)
 	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
 	d := b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
-	b.store.mu.Lock()
-	b.store.completeErr = io.ErrUnexpectedEOF
-	b.store.mu.Unlock()
+	b.failCompletes(io.ErrUnexpectedEOF)
 	if _, err := b.w.ProcessBatch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -799,14 +811,8 @@ func TestWorker_CompleteRetries(t *testing.T) {
 	if got := b.store.delivery(d.ID); got.Status != hookd.DeliveryPending {
 		t.Fatalf("delivery status got %q, want still pending while writes fail", got.Status)
 	}
-	b.store.mu.Lock()
-	b.store.completeErr = nil
-	b.store.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := b.w.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b.failCompletes(nil)
+	b.drain(t)
 	if got := b.store.delivery(d.ID); got.Status != hookd.DeliverySucceeded {
 		t.Errorf("delivery status got %q, want succeeded", got.Status)
 	}
@@ -827,9 +833,7 @@ func TestWorker_FailingStoreBoundsClaims(t *testing.T) {
 	for range total {
 		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
 	}
-	b.store.mu.Lock()
-	b.store.completeErr = io.ErrUnexpectedEOF
-	b.store.mu.Unlock()
+	b.failCompletes(io.ErrUnexpectedEOF)
 
 	// In flight and queued: 2 x Concurrency. Waiting to be written: the
 	// results channel (4) and the writer's batch (4 x FlushSize).
@@ -850,14 +854,8 @@ func TestWorker_FailingStoreBoundsClaims(t *testing.T) {
 		t.Errorf("claimed %d deliveries while the store fails, want about %d: waiting results should take no room", claimed, bound)
 	}
 
-	b.store.mu.Lock()
-	b.store.completeErr = nil
-	b.store.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := b.w.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b.failCompletes(nil)
+	b.drain(t)
 	b.run(t)
 	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
 		t.Errorf("succeeded deliveries got %d, want %d", got, total)
