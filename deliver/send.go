@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,17 +69,28 @@ func NewRequest(ctx context.Context, t *hookd.Task, bodyFormat string, now time.
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
+	// The values of one request share one array, and the constant ones are
+	// shared by every request. Each slice is full (len == cap), so a later
+	// Header.Add copies instead of writing into the shared arrays.
+	vals := new([4]string)
+	vals[0], vals[1] = t.Delivery.ID, strconv.FormatInt(now.Unix(), 10)
 	h := req.Header
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{"hookd/" + hookd.Version}
-	h[signature.IDHeader] = []string{t.Delivery.ID}
-	h[signature.TimestampHeader] = []string{strconv.FormatInt(now.Unix(), 10)}
-	if argyle, standard := signatures(t.Webhook, t.Delivery.ID, body, now); argyle != "" {
-		h[signature.ArgyleHeader] = []string{argyle}
-		h[signature.SignatureHeader] = []string{standard}
+	h["Content-Type"] = contentTypeJSON
+	h["User-Agent"] = userAgent
+	h[signature.IDHeader] = vals[0:1:1]
+	h[signature.TimestampHeader] = vals[1:2:2]
+	if vals[2], vals[3] = signatures(t.Webhook, t.Delivery.ID, body, now); vals[2] != "" {
+		h[signature.ArgyleHeader] = vals[2:3:3]
+		h[signature.SignatureHeader] = vals[3:4:4]
 	}
 	return req, nil
 }
+
+// Header values every request carries; never modified.
+var (
+	contentTypeJSON = []string{"application/json"}
+	userAgent       = []string{"hookd/" + hookd.Version}
+)
 
 // exchange is what one HTTP exchange came to.
 type exchange struct {
@@ -113,7 +125,8 @@ func send(client *http.Client, t *hookd.Task, bodyFormat string, timeout time.Du
 			breakerFailure: true,
 		}
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, hookd.MaxResponseBody))
+	var stack [512]byte
+	body := readLimited(stack[:0], resp.Body, hookd.MaxResponseBody)
 	// Drain a little more so that the connection can be reused.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
@@ -146,6 +159,23 @@ func cleanBody(b []byte) string {
 		s = s[:len(s)-n]
 	}
 	return s
+}
+
+// readLimited appends to buf what r yields, up to limit bytes, and returns
+// it; a read error ends it early. Most answers are a few bytes, which a
+// buf on the caller's stack holds without an allocation.
+func readLimited(buf []byte, r io.Reader, limit int) []byte {
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(cap(buf), 512), limit-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	return buf
 }
 
 // describeError turns a failed exchange into an outcome and the text an
