@@ -518,10 +518,15 @@ func (w *Worker) wakeForRoomLocked(before int) {
 func (w *Worker) handOff(res hookd.AttemptResult) {
 	w.results <- res
 	w.mu.Lock()
+	w.handedOffLocked()
+	w.mu.Unlock()
+}
+
+// handedOffLocked counts one result passed to the writer.
+func (w *Worker) handedOffLocked() {
 	before := w.roomLocked()
 	w.unwritten++
 	w.wakeForRoomLocked(before)
-	w.mu.Unlock()
 }
 
 // writtenLocked marks n results handed to the writer as written (or given
@@ -554,9 +559,7 @@ func (w *Worker) run(h *hookState, j *job) {
 
 	now := w.Now()
 	w.mu.Lock()
-	before := w.roomLocked()
-	w.unwritten++
-	w.wakeForRoomLocked(before)
+	w.handedOffLocked()
 	wasExcluded := w.excludedLocked(h, now)
 	h.inflight--
 	w.inflight--

@@ -188,7 +188,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 }
 
 // oldest returns up to req.Limit IDs of the oldest due deliveries that are
-// not claimed, with webhooks in req.ExcludeWebhooks left out.
+// not claimed. req must exclude no webhooks: claims that do walk the lanes.
 func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -197,21 +197,14 @@ func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimReq
 }
 
 // fillOldest fills ids, up to req.Limit, with the oldest due deliveries
-// outside req.ExcludeWebhooks that are neither chosen nor claimed. Call
+// that are neither chosen nor claimed. req must exclude no webhooks. Call
 // with f.mu held.
 func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ids []string, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
 	rest := req.Limit - len(ids)
 	if rest <= 0 {
 		return ids, nil
 	}
-	if len(req.ExcludeWebhooks) == 0 {
-		return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ids, rest, chosen, claimed)
-	}
-	// Excluding webhooks changes the order's rows: start from the front,
-	// and leave the cursor of the unfiltered order alone.
-	var at cursor
-	return scan(ctx, tx, &at, `webhook_id NOT IN (SELECT value FROM json_each(?)) AND`,
-		[]any{jsonArray(req.ExcludeWebhooks), micros(req.Now)}, ids, rest, chosen, claimed)
+	return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ids, rest, chosen, claimed)
 }
 
 // scan appends to ids up to n IDs of due pending deliveries, in
