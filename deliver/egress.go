@@ -107,10 +107,7 @@ func (e Egress) control(network, address string, _ syscall.RawConn) error {
 // with a generous idle pool per host, connect and TLS handshake timeouts of
 // 10 s, HTTP/2 when the server offers it over TLS, and the proxy when set.
 func (e Egress) Transport() *http.Transport {
-	guarded := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !e.AllowPrivate {
-		guarded.Control = e.control
-	}
+	guarded := e.dialer()
 	dial := guarded.DialContext
 	var proxy func(*http.Request) (*url.URL, error)
 	if e.Proxy != nil {
@@ -134,6 +131,16 @@ func (e Egress) Transport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+}
+
+// dialer returns the dialer for delivery targets: it enforces the policy
+// on every address it connects to, and gives up on connecting after 10 s.
+func (e Egress) dialer() *net.Dialer {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !e.AllowPrivate {
+		d.Control = e.control
+	}
+	return d
 }
 
 // proxyHostPort is the address the transport dials for proxy u.

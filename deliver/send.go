@@ -59,12 +59,7 @@ func signatures(w *hookd.Webhook, msgID string, body []byte, now time.Time) (arg
 // delivery ID), webhook-timestamp and webhook-signature. A webhook without a
 // secret gets neither signature header.
 func NewRequest(ctx context.Context, t *hookd.Task, bodyFormat string, now time.Time) (*http.Request, error) {
-	indent := bodyFormat == hookd.BodyIndented
-	size := len(t.Event.Data) + len(t.Event.Resource) + len(t.Webhook.Name) + len(t.Event.Type) + 48
-	if indent {
-		size *= 2
-	}
-	body := appendBody(make([]byte, 0, size), t, indent)
+	body, vals := prepare(t, bodyFormat, now)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Webhook.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
@@ -72,18 +67,32 @@ func NewRequest(ctx context.Context, t *hookd.Task, bodyFormat string, now time.
 	// The values of one request share one array, and the constant ones are
 	// shared by every request. Each slice is full (len == cap), so a later
 	// Header.Add copies instead of writing into the shared arrays.
-	vals := new([4]string)
-	vals[0], vals[1] = t.Delivery.ID, strconv.FormatInt(now.Unix(), 10)
 	h := req.Header
 	h["Content-Type"] = contentTypeJSON
 	h["User-Agent"] = userAgent
 	h[signature.IDHeader] = vals[0:1:1]
 	h[signature.TimestampHeader] = vals[1:2:2]
-	if vals[2], vals[3] = signatures(t.Webhook, t.Delivery.ID, body, now); vals[2] != "" {
+	if vals[2] != "" {
 		h[signature.ArgyleHeader] = vals[2:3:3]
 		h[signature.SignatureHeader] = vals[3:4:4]
 	}
 	return req, nil
+}
+
+// prepare builds the body of one attempt of t at now and the values of its
+// headers: webhook-id, webhook-timestamp, X-Argyle-Signature and
+// webhook-signature (both "" without a secret).
+func prepare(t *hookd.Task, bodyFormat string, now time.Time) ([]byte, *[4]string) {
+	indent := bodyFormat == hookd.BodyIndented
+	size := len(t.Event.Data) + len(t.Event.Resource) + len(t.Webhook.Name) + len(t.Event.Type) + 48
+	if indent {
+		size *= 2
+	}
+	body := appendBody(make([]byte, 0, size), t, indent)
+	vals := new([4]string)
+	vals[0], vals[1] = t.Delivery.ID, strconv.FormatInt(now.Unix(), 10)
+	vals[2], vals[3] = signatures(t.Webhook, t.Delivery.ID, body, now)
+	return body, vals
 }
 
 // Header values every request carries; never modified.
@@ -106,32 +115,78 @@ type exchange struct {
 	breakerFailure bool
 }
 
-// send performs one attempt of t at now with client.
-func send(client *http.Client, t *hookd.Task, bodyFormat string, timeout time.Duration, now time.Time) exchange {
+// sender sends attempts: plain http:// targets with h1 when it is set
+// (no proxy), the others with client.
+type sender struct {
+	client *http.Client
+	h1     *h1Client
+}
+
+// send performs one attempt of t at now.
+func (s *sender) send(t *hookd.Task, bodyFormat string, timeout time.Duration, now time.Time) exchange {
+	start := time.Now()
+	if s.h1 != nil {
+		if u, err := url.Parse(t.Webhook.URL); err == nil && u.Scheme == "http" && u.Host != "" {
+			return s.sendH1(u, t, bodyFormat, timeout, now, start)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	start := time.Now()
 	req, err := NewRequest(ctx, t, bodyFormat, now)
 	if err != nil {
 		return exchange{outcome: OutcomeNetworkError, err: "invalid URL", latency: time.Since(start)}
 	}
-	resp, err := client.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
-		outcome, msg := describeError(err, timeout)
-		return exchange{
-			latency:        time.Since(start),
-			outcome:        outcome,
-			err:            msg,
-			breakerFailure: true,
-		}
+		return failed(err, timeout, start)
 	}
 	var stack [512]byte
 	body := readLimited(stack[:0], resp.Body, hookd.MaxResponseBody)
 	// Drain a little more so that the connection can be reused.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
-	x := exchange{status: resp.StatusCode, body: cleanBody(body), latency: time.Since(start)}
-	switch c := resp.StatusCode; {
+	return answered(resp.StatusCode, resp.Header.Get("Retry-After"), body, now, start)
+}
+
+// sendH1 performs one attempt of t at now to u with the HTTP/1.1 client.
+func (s *sender) sendH1(u *url.URL, t *hookd.Task, bodyFormat string, timeout time.Duration, now, start time.Time) exchange {
+	body, vals := prepare(t, bodyFormat, now)
+	fields := [6]h1Field{
+		{"Content-Type", contentTypeJSON[0]},
+		{"User-Agent", userAgent[0]},
+		{signature.IDHeader, vals[0]},
+		{signature.TimestampHeader, vals[1]},
+		{signature.ArgyleHeader, vals[2]},
+		{signature.SignatureHeader, vals[3]},
+	}
+	req := &h1Request{url: u, header: fields[:], body: body}
+	if vals[2] == "" {
+		req.header = fields[:4]
+	}
+	var stack [512]byte
+	resp, err := s.h1.do(req, stack[:0], hookd.MaxResponseBody, start.Add(timeout))
+	if err != nil {
+		return failed(err, timeout, start)
+	}
+	return answered(resp.status, resp.retryAfter, resp.body, now, start)
+}
+
+// failed is the exchange of an attempt that got no answer.
+func failed(err error, timeout time.Duration, start time.Time) exchange {
+	outcome, msg := describeError(err, timeout)
+	return exchange{
+		latency:        time.Since(start),
+		outcome:        outcome,
+		err:            msg,
+		breakerFailure: true,
+	}
+}
+
+// answered is the exchange of an attempt answered with status, a
+// Retry-After value and body.
+func answered(status int, retryAfter string, body []byte, now, start time.Time) exchange {
+	x := exchange{status: status, body: cleanBody(body), latency: time.Since(start)}
+	switch c := status; {
 	case 200 <= c && c < 300:
 		x.outcome = OutcomeSuccess
 	case 300 <= c && c < 400:
@@ -140,7 +195,7 @@ func send(client *http.Client, t *hookd.Task, bodyFormat string, timeout time.Du
 		x.outcome, x.err = OutcomeHTTPError, strings.TrimSpace(fmt.Sprintf("HTTP %d %s", c, http.StatusText(c)))
 		x.breakerFailure = c >= 500 || c == http.StatusTooManyRequests || c == http.StatusRequestTimeout
 		if c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable {
-			x.retryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+			x.retryAfter = ParseRetryAfter(retryAfter, now)
 		}
 	}
 	return x

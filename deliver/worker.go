@@ -73,7 +73,7 @@ type Worker struct {
 	mu          sync.Mutex
 	opened      bool
 	closed      bool
-	client      *http.Client
+	sender      sender
 	transport   *http.Transport
 	hooks       map[string]*hookState
 	ring        []*hookState // webhooks with queued jobs, served round-robin
@@ -178,11 +178,18 @@ func (w *Worker) Open() error {
 	w.transport = w.Egress.Transport()
 	w.transport.ResponseHeaderTimeout = w.Timeout
 	w.transport.MaxIdleConnsPerHost = max(w.transport.MaxIdleConnsPerHost, w.PerWebhookConcurrency)
-	w.client = &http.Client{
+	w.sender.client = &http.Client{
 		Transport: w.transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
+	}
+	if w.Egress.Proxy == nil {
+		w.sender.h1 = &h1Client{
+			dial:        w.Egress.dialer().DialContext,
+			maxIdle:     w.transport.MaxIdleConnsPerHost,
+			idleTimeout: w.transport.IdleConnTimeout,
+		}
 	}
 	w.hooks = make(map[string]*hookState)
 	w.results = make(chan hookd.AttemptResult, max(4*w.FlushSize, 2*w.Concurrency))
@@ -225,6 +232,9 @@ func (w *Worker) Close() error {
 		close(w.results)
 		<-w.flushed
 		w.transport.CloseIdleConnections()
+		if w.sender.h1 != nil {
+			w.sender.h1.closeIdle()
+		}
 	})
 	return nil
 }
@@ -596,7 +606,7 @@ func (w *Worker) run(h *hookState, j *job) {
 func (w *Worker) attempt(t *hookd.Task) (hookd.AttemptResult, exchange) {
 	d, wh := t.Delivery, t.Webhook
 	now := w.Now()
-	x := send(w.client, t, w.BodyFormat, w.Timeout, now)
+	x := w.sender.send(t, w.BodyFormat, w.Timeout, now)
 	a := hookd.Attempt{
 		Number:       d.AttemptCount + 1,
 		StartedAt:    now,
