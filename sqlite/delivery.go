@@ -378,7 +378,7 @@ type webhookOutcome struct {
 }
 
 // CompleteDeliveries records results in one transaction of the group
-// commit: per result one UPDATE … RETURNING of the delivery and one INSERT of
+// commit: per result one UPDATE of the delivery (see recordAttempt) and one INSERT of
 // the attempt (statements the writer keeps prepared), then one UPDATE per
 // webhook concerned, skipped when it would only move last_sent_at by under
 // a second (see sentCache). After the commit it releases the results'
@@ -400,11 +400,7 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 			if r.Status == hookd.DeliveryPending {
 				next = micros(r.NextAttemptAt)
 			}
-			var number int
-			var webhookID string
-			err := tx.queryRow(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
-				last_attempt_at = ?, next_attempt_at = ? WHERE id = ? RETURNING attempt_count, webhook_id`,
-				r.Status, started, next, r.DeliveryID).Scan(&number, &webhookID)
+			number, webhookID, err := recordAttempt(tx, r, started, next)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // deleted meanwhile
 			} else if err != nil {
@@ -470,6 +466,35 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	s.db.queue.release(results)
 	s.db.sent.record(written, outcomes)
 	return nil
+}
+
+// recordAttempt moves the delivery of r to its status after the attempt
+// and returns the attempt's number and the delivery's webhook, or
+// sql.ErrNoRows when the delivery is gone. The worker numbers attempts and
+// names the webhook itself, so the UPDATE checks them instead of returning
+// them: RETURNING measured 5 µs of the 14 µs a completion took. A result
+// that does not match (another writer counted an attempt meanwhile) takes
+// the numbers the row holds.
+func recordAttempt(tx *Tx, r hookd.AttemptResult, started int64, next any) (int, string, error) {
+	if r.Attempt.Number > 0 && r.WebhookID != "" {
+		res, err := tx.exec(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
+			last_attempt_at = ?, next_attempt_at = ? WHERE id = ? AND attempt_count = ? AND webhook_id = ?`,
+			r.Status, started, next, r.DeliveryID, r.Attempt.Number-1, r.WebhookID)
+		if err != nil {
+			return 0, "", err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return 0, "", err
+		} else if n == 1 {
+			return r.Attempt.Number, r.WebhookID, nil
+		}
+	}
+	var number int
+	var webhookID string
+	err := tx.queryRow(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
+		last_attempt_at = ?, next_attempt_at = ? WHERE id = ? RETURNING attempt_count, webhook_id`,
+		r.Status, started, next, r.DeliveryID).Scan(&number, &webhookID)
+	return number, webhookID, err
 }
 
 // retentionChunk is how many events one retention transaction looks at, so

@@ -576,6 +576,26 @@ func exerciseDeliveryComplete(t *testing.T, open func(t *testing.T) Stores) {
 		wantCode(t, "FindDeliveryByID(ghost)", err, hookd.ENOTFOUND)
 	})
 
+	// A result that numbers its attempt wrongly, or names no webhook, is
+	// recorded with the number the store counts, against the delivery's
+	// own webhook.
+	t.Run("StaleNumber", func(t *testing.T) {
+		b := setup(t, open)
+		w := b.mustWebhook(t)
+		d := b.mustDeliver(t, b.t0)[0]
+		b.mustComplete(t, result(d, hookd.DeliveryPending, b.at(time.Second), b.at(time.Minute)))
+		r := result(d, hookd.DeliveryPending, b.at(2*time.Second), b.at(time.Hour)) // numbered 1 again
+		r.WebhookID = ""
+		b.mustComplete(t, r)
+		got := b.mustFindDelivery(t, b.tenant.ID, d.ID)
+		if got.AttemptCount != 2 || len(got.Attempts) != 2 || got.Attempts[1].Number != 2 {
+			t.Errorf("after a stale result got %s, want attempts numbered 1 and 2", dump(got))
+		}
+		if hook := b.mustFindWebhook(t, b.tenant.ID, w.ID); !equalTime(hook.LastSentAt, ptr(b.at(2*time.Second))) {
+			t.Errorf("webhook last sent got %s, want %s", timeString(hook.LastSentAt), hookd.FormatTime(b.at(2*time.Second)))
+		}
+	})
+
 	t.Run("FailingSinceKept", func(t *testing.T) {
 		b := setup(t, open)
 		w := b.newWebhook(b.tenant.ID)
