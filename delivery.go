@@ -171,6 +171,32 @@ type DeliveryService interface {
 	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
 }
 
+// DeliveryParker is implemented by a DeliveryService that can hold the new
+// deliveries of a webhook whose endpoint is down more cheaply than as
+// pending deliveries: parked. The worker parks a webhook while its circuit
+// breaker is open or its attempts have stalled, so that a dead endpoint's
+// traffic costs the store little while healthy webhooks' deliveries flow.
+//
+// A parked delivery counts in PublishResult.Deliveries and in
+// QueueStats.Pending, is never claimed, and becomes an ordinary pending
+// delivery, due at its creation, once its webhook is unparked, when
+// UnparkDeliveries takes it, when FindDeliveries reads its tenant's
+// deliveries (which sees every delivery published before it), or after the
+// store is opened again. Parking lasts as long as the process.
+type DeliveryParker interface {
+	// ParkWebhook makes later publishes park the webhook's new deliveries.
+	ParkWebhook(webhookID string)
+
+	// UnparkWebhook stops parking the webhook's new deliveries and turns
+	// those parked into pending deliveries, in the background.
+	UnparkWebhook(webhookID string)
+
+	// UnparkDeliveries turns up to n of the webhook's oldest parked
+	// deliveries into pending deliveries now, for a probe of its endpoint,
+	// and returns how many; the webhook stays parked.
+	UnparkDeliveries(ctx context.Context, webhookID string, n int) (int, error)
+}
+
 // SendTest publishes a realistic sample of the first event w subscribes to
 // (accounts.added for "*") to w alone, waits until its first attempt is
 // recorded or ctx ends, and returns the delivery as it then stands. The

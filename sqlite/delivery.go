@@ -112,7 +112,14 @@ func (s *DeliveryService) FindDeliveryByID(ctx context.Context, tenantID, id str
 }
 
 // FindDeliveries returns one page of the tenant's deliveries, newest first.
+// It first turns the tenant's parked deliveries, if any, into pending ones,
+// so that the page shows every delivery published before the call.
 func (s *DeliveryService) FindDeliveries(ctx context.Context, filter hookd.DeliveryFilter) ([]*hookd.Delivery, bool, error) {
+	if s.db.park.count(filter.TenantID) > 0 {
+		if _, err := s.db.unpark(ctx, filter.TenantID, func(string) bool { return true }, -1); err != nil {
+			return nil, false, fmt.Errorf("find deliveries: %w", err)
+		}
+	}
 	q := pageQuery{
 		selectFrom: `SELECT ` + deliveryColumns + ` FROM deliveries`,
 		where:      []string{"tenant_id = ?"},
@@ -542,7 +549,8 @@ func (s *DeliveryService) DeleteDeliveriesBefore(ctx context.Context, t time.Tim
 			if err != nil {
 				return err
 			}
-			if _, err := tx.exec(`DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))
+			// An event with parked deliveries is kept: unparking reads it.
+			if _, err := tx.exec(`DELETE FROM events WHERE id IN (SELECT value FROM json_each(?)) AND parked IS NULL
 				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, jsonArray(ids)); err != nil {
 				return err
 			}
@@ -574,5 +582,6 @@ func (s *DeliveryService) QueueStats(ctx context.Context, now time.Time) (hookd.
 		return st, fmt.Errorf("queue stats: %w", err)
 	}
 	st.OldestDue = fromNullMicros(oldest)
+	st.Pending += s.db.park.count("") // parked deliveries are pending, never due
 	return st, nil
 }

@@ -33,12 +33,17 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 		// Subscribers per tenant and type, read once per call.
 		subscribers := make(map[[2]string][]string)
 		for i, e := range events {
-			r, err := publish(tx, e, subscribers)
+			r, parked, err := publish(tx, e, subscribers)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
 			results[i] = r
-			if r.Deliveries > 0 && !r.Duplicate {
+			// Counted before the commit, so that the count is never
+			// short of what is parked (see parking).
+			for _, id := range parked {
+				s.db.park.add(e.TenantID, id, 1)
+			}
+			if r.Deliveries > len(parked) && !r.Duplicate {
 				tx.wake = true
 			}
 		}
@@ -50,15 +55,18 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 	return results, nil
 }
 
-func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.PublishResult, error) {
+// publish records e and its deliveries, and returns the result and the
+// webhooks whose deliveries of e it parked: listed in the event's parked
+// column instead of inserted (see parking).
+func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.PublishResult, []string, error) {
 	if e.IdempotencyKey != "" {
 		r := hookd.PublishResult{Duplicate: true}
 		err := tx.queryRow(`SELECT id, deliveries FROM events WHERE tenant_id = ? AND idempotency_key = ?`,
 			e.TenantID, e.IdempotencyKey).Scan(&r.EventID, &r.Deliveries)
 		if err == nil {
-			return r, nil
+			return r, nil, nil
 		} else if !errors.Is(err, sql.ErrNoRows) {
-			return r, err
+			return r, nil, err
 		}
 	}
 
@@ -67,7 +75,7 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 	if !ok {
 		var err error
 		if ids, err = findSubscribers(tx, e.TenantID, e.Type); err != nil {
-			return hookd.PublishResult{}, err
+			return hookd.PublishResult{}, nil, err
 		}
 		subscribers[key] = ids
 	}
@@ -88,7 +96,7 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 	if e.Webhooks != nil {
 		b, err := json.Marshal(e.Webhooks)
 		if err != nil {
-			return hookd.PublishResult{}, err
+			return hookd.PublishResult{}, nil, err
 		}
 		webhooks = string(b)
 	}
@@ -97,29 +105,47 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 		resource = string(e.Resource)
 	}
 	created := micros(e.CreatedAt)
-	if _, err := tx.exec(`INSERT INTO events (id, tenant_id, type, data, resource, idempotency_key, webhooks, deliveries, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.TenantID, e.Type, string(e.Data), resource, nullString(e.IdempotencyKey), webhooks, len(ids), created); err != nil {
-		return hookd.PublishResult{}, interpretError(err)
+	eager, parked := splitParked(tx.db, ids)
+	var parkedCol any
+	if len(parked) > 0 {
+		parkedCol = parkedList(parked)
 	}
-	if err := insertDeliveries(tx, e, ids, created); err != nil {
-		return hookd.PublishResult{}, err
+	if _, err := tx.exec(`INSERT INTO events (id, tenant_id, type, data, resource, idempotency_key, webhooks, deliveries, created_at, parked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.TenantID, e.Type, string(e.Data), resource, nullString(e.IdempotencyKey), webhooks, len(ids), created, parkedCol); err != nil {
+		return hookd.PublishResult{}, nil, interpretError(err)
 	}
-	return hookd.PublishResult{EventID: e.ID, Deliveries: len(ids)}, nil
-}
-
-// insertDeliveries inserts one pending delivery of e, due at created, for
-// each webhook in ids. One prepared single-row INSERT per row measured
-// faster here than multi-row INSERTs.
-func insertDeliveries(tx *Tx, e *hookd.Event, ids []string, created int64) error {
-	for _, id := range ids {
-		if _, err := tx.exec(`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-			hookd.NewID(), e.TenantID, id, e.ID, e.Type, created, created); err != nil {
-			return fmt.Errorf("insert delivery: %w", err)
+	for _, id := range eager {
+		if _, err := tx.exec(insertDelivery, hookd.NewID(), e.TenantID, id, e.ID, e.Type, created, created); err != nil {
+			return hookd.PublishResult{}, nil, fmt.Errorf("insert delivery: %w", err)
 		}
 	}
-	return nil
+	return hookd.PublishResult{EventID: e.ID, Deliveries: len(ids)}, parked, nil
+}
+
+// insertDelivery inserts a pending delivery: id, tenant_id, webhook_id,
+// event_id, event_type, next_attempt_at, created_at.
+const insertDelivery = `INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, next_attempt_at, created_at)
+	VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`
+
+// splitParked splits subscribers into those that get a pending delivery
+// and those whose webhooks are parked. One prepared single-row INSERT per
+// delivery measured faster here than multi-row INSERTs.
+func splitParked(db *DB, ids []string) (eager, parked []string) {
+	for i, id := range ids {
+		if db.park.parked(id) {
+			if parked == nil {
+				eager = append(eager, ids[:i]...)
+			}
+			parked = append(parked, id)
+		} else if parked != nil {
+			eager = append(eager, id)
+		}
+	}
+	if parked == nil {
+		return ids, nil
+	}
+	return eager, parked
 }
 
 // findSubscribers returns the IDs of the tenant's enabled webhooks that

@@ -74,6 +74,7 @@ type DB struct {
 	queue        leases    // the deliveries this process has claimed
 	claimStmts   stmtCache // the claim's queries, prepared on the read pool
 	sent         sentCache // what completions last wrote of each webhook
+	park         parking   // parked webhooks and deliveries
 	reader       *sql.DB   // read-only pool
 	checkpointer *sql.DB   // one connection, used only by checkpointLoop
 	checkpointed chan struct{}
@@ -192,8 +193,14 @@ func (db *DB) Open() (err error) {
 	db.closing = make(chan struct{})
 	db.done = make(chan struct{})
 	db.checkpointed = make(chan struct{})
+	db.park.kick = make(chan struct{}, 1)
+	db.park.looped = make(chan struct{})
+	if err := db.countParked(context.Background()); err != nil {
+		return fmt.Errorf("open db: %w", err)
+	}
 	go db.writeLoop()
 	go db.checkpointLoop()
+	go db.unparkLoop()
 	return nil
 }
 
@@ -214,6 +221,7 @@ func (db *DB) Close() error {
 	db.once.Do(func() { close(db.closing) })
 	<-db.done
 	<-db.checkpointed
+	<-db.park.looped
 	db.stmts.close()
 	db.claimStmts.close()
 	err := db.conn.Close()

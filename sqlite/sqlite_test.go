@@ -293,3 +293,53 @@ func TestDB_CanceledContext(t *testing.T) {
 		t.Errorf("EnsureTenant with a canceled context got %v, want context.Canceled", err)
 	}
 }
+
+// TestDB_ReopenUnparks checks that deliveries parked when the process
+// ended become pending deliveries after the next Open, with no read to
+// prompt it: parking lasts as long as the process.
+func TestDB_ReopenUnparks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db := sqlite.NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	st := stores(db)
+	tn, err := st.Tenants.EnsureTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := hookd.Now()
+	w := &hookd.Webhook{ID: hookd.NewID(), TenantID: tn.ID, Name: "down", Events: []string{"accounts.added"},
+		URL: "http://127.0.0.1:9/", Status: hookd.WebhookEnabled, CreatedAt: now, UpdatedAt: now}
+	if err := st.Webhooks.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	st.Deliveries.(hookd.DeliveryParker).ParkWebhook(w.ID)
+	for range 3 {
+		e := &hookd.Event{ID: hookd.NewID(), TenantID: tn.ID, Type: "accounts.added", Data: []byte(`{"account":"a","user":"u"}`), CreatedAt: now}
+		if _, err := hookd.PublishEvent(ctx, st.Events, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = MustOpenDBAt(t, path)
+	ds := sqlite.NewDeliveryService(db)
+	if qs, err := ds.QueueStats(ctx, now); err != nil || qs.Pending != 3 {
+		t.Fatalf("QueueStats after reopening got %+v (err %v), want 3 pending", qs, err)
+	}
+	claimed := 0
+	for deadline := time.Now().Add(10 * time.Second); claimed < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: hookd.Now(), Limit: 10, Lease: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed += len(tasks)
+	}
+	if claimed != 3 {
+		t.Errorf("claimed %d deliveries within 10s of reopening, want the 3 parked", claimed)
+	}
+}

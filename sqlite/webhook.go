@@ -197,7 +197,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, tenantID, id string,
 }
 
 // DeleteWebhook deletes the tenant's webhook; its deliveries and their
-// attempts go with it (ON DELETE CASCADE).
+// attempts go with it (ON DELETE CASCADE), and its parked deliveries.
 func (s *WebhookService) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	err := s.db.write(ctx, func(tx *Tx) error {
 		res, err := tx.exec(`DELETE FROM webhooks WHERE id = ? AND tenant_id = ?`, id, tenantID)
@@ -209,10 +209,14 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, tenantID, id string)
 		} else if n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "Not found.")
 		}
-		return nil
+		if s.db.park.count("") == 0 {
+			return nil // no event has parked deliveries
+		}
+		return dropParked(tx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}
+	s.db.park.drop(tenantID, id)
 	return nil
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("DeleteWebhook", func(t *testing.T) { exerciseDeleteWebhook(t, open) })
 	t.Run("Retention", func(t *testing.T) { exerciseRetention(t, open) })
 	t.Run("QueueStats", func(t *testing.T) { exerciseQueueStats(t, open) })
+	t.Run("Parking", func(t *testing.T) { exerciseParking(t, open) })
 }
 
 // testBundle is what one subtest works with: fresh stores, a tenant, and a
