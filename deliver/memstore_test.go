@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -30,6 +31,9 @@ type memStore struct {
 	completed int
 	// completeErr, when set, fails CompleteDeliveries.
 	completeErr error
+	// parked holds the parked deliveries of parked webhooks (see
+	// parkingStore), oldest first.
+	parked map[string][]*hookd.Delivery
 }
 
 var _ hookd.DeliveryService = (*memStore)(nil)
@@ -86,10 +90,71 @@ func (s *memStore) publish(wh *hookd.Webhook, typ, data, resource string, due ti
 		NextAttemptAt: &due,
 		CreatedAt:     due,
 	}
+	if q, ok := s.parked[wh.ID]; ok {
+		s.parked[wh.ID] = append(q, d)
+		return d
+	}
 	s.deliveries[d.ID] = d
 	s.queues[wh.ID] = append(s.queues[wh.ID], d)
 	s.seq[d.ID] = len(s.seq)
 	return d
+}
+
+// parkingStore is a memStore that parks deliveries (hookd.DeliveryParker)
+// and records the worker's calls.
+type parkingStore struct {
+	*memStore
+	calls []string // "park ID", "unpark ID", "unpark N of ID"
+}
+
+var _ hookd.DeliveryParker = (*parkingStore)(nil)
+
+func (s *parkingStore) ParkWebhook(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, "park "+id)
+	if s.parked == nil {
+		s.parked = make(map[string][]*hookd.Delivery)
+	}
+	if _, ok := s.parked[id]; !ok {
+		s.parked[id] = []*hookd.Delivery{}
+	}
+}
+
+func (s *parkingStore) UnparkWebhook(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, "unpark "+id)
+	s.unparkLocked(id, len(s.parked[id]))
+	delete(s.parked, id)
+}
+
+func (s *parkingStore) UnparkDeliveries(ctx context.Context, id string, n int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, fmt.Sprintf("unpark %d of %s", n, id))
+	return s.unparkLocked(id, n), nil
+}
+
+func (s *parkingStore) unparkLocked(id string, n int) int {
+	q := s.parked[id]
+	n = min(n, len(q))
+	for _, d := range q[:n] {
+		s.deliveries[d.ID] = d
+		s.queues[id] = append(s.queues[id], d)
+		s.seq[d.ID] = len(s.seq)
+	}
+	if _, ok := s.parked[id]; ok {
+		s.parked[id] = q[n:]
+	}
+	return n
+}
+
+// callLog returns the worker's calls so far.
+func (s *parkingStore) callLog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
 }
 
 // update changes a stored delivery.

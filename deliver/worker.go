@@ -71,6 +71,7 @@ type Worker struct {
 	Metrics *Metrics
 
 	mu          sync.Mutex
+	parker      hookd.DeliveryParker // Store, when it parks deliveries
 	opened      bool
 	closed      bool
 	sender      sender
@@ -105,7 +106,21 @@ type hookState struct {
 	// a webhook may hold a full batch, a slow or dead one only two sets
 	// of slots, so it cannot hoard the worker's room.
 	healthy bool
+	// progressAt is when an attempt last finished, or when the first of
+	// the attempts in flight started: all slots busy and no progress for
+	// stallAfter is a stall.
+	progressAt time.Time
+	// parked reports that the store parks the webhook's new deliveries
+	// (see parkLocked); probed, that a delivery was unparked for the probe
+	// of the current half-open period.
+	parked, probed bool
 }
+
+// stallAfter is how long a webhook's attempts may fill all its slots with
+// none finishing before its new deliveries are parked, as for an open
+// breaker: a hanging endpoint would otherwise take a whole timeout to be
+// noticed.
+const stallAfter = time.Second
 
 // job is a claimed delivery waiting for, or holding, a slot.
 type job struct {
@@ -191,6 +206,7 @@ func (w *Worker) Open() error {
 			idleTimeout: w.transport.IdleConnTimeout,
 		}
 	}
+	w.parker, _ = w.Store.(hookd.DeliveryParker)
 	w.hooks = make(map[string]*hookState)
 	w.results = make(chan hookd.AttemptResult, max(4*w.FlushSize, 2*w.Concurrency))
 	w.flushed = make(chan struct{})
@@ -220,6 +236,12 @@ func (w *Worker) Close() error {
 		n := w.queued
 		for _, h := range w.ring {
 			h.queue, h.inRing = nil, false
+		}
+		for _, h := range w.hooks {
+			if h.parked {
+				h.parked = false
+				w.parker.UnparkWebhook(h.id)
+			}
 		}
 		w.ring, w.queued = nil, 0
 		w.releaseLocked(n)
@@ -329,14 +351,18 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 		w.mu.Unlock()
 		return 0, false, nil
 	}
-	var exclude []string
+	var exclude, probe []string
 	for id, h := range w.hooks {
+		if w.parkLocked(h, now) {
+			probe = append(probe, id)
+		}
 		if w.excludedLocked(h, now) {
 			exclude = append(exclude, id)
 		} else if w.staleLocked(h, now) {
 			w.forgetLocked(h)
 		}
 	}
+	w.probe(probe)
 	w.sends.Add(1) // Close waits for this claim's results
 	w.mu.Unlock()
 	defer w.sends.Done()
@@ -423,11 +449,58 @@ func (w *Worker) staleLocked(h *hookState, now time.Time) bool {
 
 // forgetLocked drops what the worker knows of an idle webhook.
 func (w *Worker) forgetLocked(h *hookState) {
+	if h.parked {
+		h.parked = false
+		w.parker.UnparkWebhook(h.id)
+	}
 	if h.counted {
 		h.counted = false
 		w.Metrics.addBreakersOpen(-1)
 	}
 	delete(w.hooks, h.id)
+}
+
+// parkLocked has the store park h's new deliveries while h's breaker is
+// not closed or its attempts have stalled, and unpark them once neither
+// holds, when the store parks (hookd.DeliveryParker): a dead endpoint's
+// deliveries then cost the store one narrow row each, and healthy
+// webhooks' deliveries the writer's time. It reports whether h, half-open
+// and parked, needs a delivery unparked to probe with (see probe).
+func (w *Worker) parkLocked(h *hookState, now time.Time) (probe bool) {
+	if w.parker == nil {
+		return false
+	}
+	h.breaker.allow(now) // open to half-open, when due
+	stalled := h.inflight >= w.limitLocked(h) && now.Sub(h.progressAt) >= stallAfter
+	switch park := h.breaker.state != breakerClosed || stalled; {
+	case park && !h.parked:
+		h.parked = true
+		w.parker.ParkWebhook(h.id)
+	case !park && h.parked:
+		h.parked = false
+		w.parker.UnparkWebhook(h.id)
+	}
+	if h.parked && h.breaker.state == breakerHalfOpen && !h.probed && h.inflight == 0 && len(h.queue) == 0 {
+		h.probed = true
+		return true
+	}
+	return false
+}
+
+// probe unparks one delivery of each webhook in ids, in the background,
+// so that a half-open breaker has something to probe with.
+func (w *Worker) probe(ids []string) {
+	for _, id := range ids {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if n, err := w.parker.UnparkDeliveries(ctx, id, 1); err != nil {
+				w.Logger.Error("deliver: unparking a delivery to probe with", "webhook", id, "err", err)
+			} else if n > 0 {
+				w.Wake()
+			}
+		}()
+	}
 }
 
 // limitLocked is how many attempts h may have in flight: one probe while
@@ -490,6 +563,9 @@ func (w *Worker) dispatchLocked(now time.Time) {
 		if now.Add(w.Timeout + leaseMargin).After(j.leaseEnd) {
 			w.releaseLocked(1) // too little lease left to send it safely
 			continue
+		}
+		if h.inflight == 0 {
+			h.progressAt = now
 		}
 		h.inflight++
 		w.inflight++
@@ -575,7 +651,9 @@ func (w *Worker) run(h *hookState, j *job) {
 	w.inflight--
 	w.Metrics.addInFlight(-1)
 	h.healthy = res.Status == hookd.DeliverySucceeded
+	h.progressAt = now
 	if h.breaker.record(x.breakerFailure, now) {
+		h.probed = false
 		w.Logger.Warn("deliver: circuit breaker opened", "webhook", h.id, "cooldown", h.breaker.cooldown)
 		n := len(h.queue)
 		h.queue = nil
@@ -590,6 +668,7 @@ func (w *Worker) run(h *hookState, j *job) {
 			w.Metrics.addBreakersOpen(-1)
 		}
 	}
+	probe := w.parkLocked(h, now)
 	// Wake the loop when this frees a slot of a webhook it skipped.
 	wake := wasExcluded && !w.excludedLocked(h, now)
 	w.dispatchLocked(now)
@@ -597,6 +676,9 @@ func (w *Worker) run(h *hookState, j *job) {
 		w.forgetLocked(h)
 	}
 	w.mu.Unlock()
+	if probe {
+		w.probe([]string{h.id})
+	}
 	if wake {
 		w.Wake()
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,9 +37,20 @@ type testBundle struct {
 
 func setup(t *testing.T, configure func(w *Worker)) *testBundle {
 	t.Helper()
+	return setupOn(t, nil, configure)
+}
+
+// setupOn is setup with the worker on store (a parkingStore over the
+// bundle's memStore) when it is not nil.
+func setupOn(t *testing.T, store *parkingStore, configure func(w *Worker)) *testBundle {
+	t.Helper()
 	// Whole seconds, so that HTTP-date Retry-After values are exact.
 	b := &testBundle{store: newMemStore(), clock: newClock(time.Now().Truncate(time.Second))}
-	w := NewWorker(b.store)
+	var ds hookd.DeliveryService = b.store
+	if store != nil {
+		b.store, ds = store.memStore, store
+	}
+	w := NewWorker(ds)
 	w.Now = b.clock.Now
 	w.PollInterval = 0
 	w.Timeout = 5 * time.Second
@@ -859,5 +871,97 @@ func TestWorker_FailingStoreBoundsClaims(t *testing.T) {
 	b.run(t)
 	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
 		t.Errorf("succeeded deliveries got %d, want %d", got, total)
+	}
+}
+
+// TestWorker_ParksOpenBreaker: a webhook whose breaker opens is parked, one
+// parked delivery is unparked for the probe after the cool-down, and the
+// probe's success unparks the rest.
+func TestWorker_ParksOpenBreaker(t *testing.T) {
+	t.Parallel()
+	store := &parkingStore{memStore: newMemStore()}
+	b := setupOn(t, store, func(w *Worker) {
+		w.PerWebhookConcurrency = 1
+		w.Breaker = BreakerConfig{Threshold: 3, Cooldown: 5 * time.Minute}
+	})
+	var failing atomic.Bool
+	failing.Store(true)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if failing.Load() {
+			w.WriteHeader(503)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	for range 3 {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	b.run(t)
+	if got, want := store.callLog(), []string{"park " + wh.ID}; !slices.Equal(got, want) {
+		t.Fatalf("after the breaker opened got calls %v, want %v", got, want)
+	}
+	for range 4 {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now()) // parked
+	}
+	b.clock.Add(time.Minute)
+	b.run(t)
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("requests while open got %d, want 3", got)
+	}
+
+	// After the cool-down the half-open breaker has nothing queued, so one
+	// parked delivery is unparked to probe with; the probe (that one or a
+	// due retry) succeeds, the breaker closes and the rest are unparked.
+	failing.Store(false)
+	b.clock.Add(4*time.Minute + time.Second)
+	waitFor(t, "every delivery", func() bool {
+		b.run(t)
+		return b.store.countStatus(wh.ID, hookd.DeliverySucceeded) == 7
+	})
+	want := []string{"park " + wh.ID, "unpark 1 of " + wh.ID, "unpark " + wh.ID}
+	if got := store.callLog(); !slices.Equal(got, want) {
+		t.Errorf("calls got %v, want %v", got, want)
+	}
+}
+
+// TestWorker_ParksStalled: a webhook whose attempts fill its slots and
+// finish none for stallAfter is parked, and unparked once one finishes.
+func TestWorker_ParksStalled(t *testing.T) {
+	t.Parallel()
+	store := &parkingStore{memStore: newMemStore()}
+	b := setupOn(t, store, func(w *Worker) { w.PerWebhookConcurrency = 2 })
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	for range 5 {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	ctx := context.Background()
+	if _, err := b.w.ProcessBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(stallAfter / 2)
+	if _, err := b.w.ProcessBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.callLog(); len(got) != 0 {
+		t.Fatalf("calls before a stall got %v, want none", got)
+	}
+	b.clock.Add(stallAfter / 2)
+	if _, err := b.w.ProcessBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := store.callLog(), []string{"park " + wh.ID}; !slices.Equal(got, want) {
+		t.Fatalf("calls after a stall got %v, want %v", got, want)
+	}
+	close(release)
+	b.drain(t)
+	if got, want := store.callLog(), []string{"park " + wh.ID, "unpark " + wh.ID}; !slices.Equal(got, want) {
+		t.Errorf("calls once attempts finished got %v, want %v", got, want)
 	}
 }
