@@ -3,8 +3,10 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -342,4 +344,59 @@ func TestDB_ReopenUnparks(t *testing.T) {
 	if claimed != 3 {
 		t.Errorf("claimed %d deliveries within 10s of reopening, want the 3 parked", claimed)
 	}
+}
+
+// TestDB_LogStartsOver checks that the write-ahead log is written from its
+// start again under a steady stream of writes and reads, instead of
+// growing with every write (see checkpointLoop).
+func TestDB_LogStartsOver(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db := MustOpenDBAt(t, path)
+	st := stores(db)
+	tn, err := st.Tenants.EnsureTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // short reads all along, as claims make
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := st.Deliveries.QueueStats(ctx, hookd.Now()); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	data := []byte(`{"account":"a","user":"u","padding":"` + strings.Repeat("x", 3000) + `"}`)
+	var biggest int64
+	const batches = 300 // 30,000 events of 3 KB: about 120 MB of log written
+	for i := range batches {
+		events := make([]*hookd.Event, 100)
+		for j := range events {
+			events[j] = &hookd.Event{ID: hookd.NewID(), TenantID: tn.ID, Type: "accounts.added", Data: data, CreatedAt: hookd.Now()}
+		}
+		if _, err := st.Events.PublishEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			biggest = max(biggest, fi.Size())
+		}
+		if i%10 == 0 {
+			time.Sleep(time.Millisecond) // let the checkpointer run
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if biggest > 60<<20 {
+		t.Errorf("log grew to %d MB while about 120 MB were written, want it started over (under 60 MB)", biggest>>20)
+	}
+	t.Logf("largest log: %d MB", biggest>>20)
 }
