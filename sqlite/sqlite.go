@@ -76,6 +76,7 @@ type DB struct {
 	claimStmts   stmtCache // the claim's queries, prepared on the read pool
 	sent         sentCache // what completions last wrote of each webhook
 	park         parking   // parked webhooks and deliveries
+	cache        rowCache  // webhooks and events claims hand out
 	reader       *sql.DB   // read-only pool
 	checkpointer *sql.DB   // one connection, used only by checkpointLoop
 	checkpointed chan struct{}
@@ -254,8 +255,12 @@ const checkpointInterval = 100 * time.Millisecond
 
 // walRestartFrames is how long the write-ahead log may grow, in frames
 // (pages), before the writer finishes a checkpoint itself so that the log
-// starts over from its beginning.
-const walRestartFrames = 4096
+// starts over from its beginning; walRestartLag is how many frames that
+// checkpoint may have left to copy, so that it takes the writer little.
+const (
+	walRestartFrames = 16384
+	walRestartLag    = 1024
+)
 
 // checkpointLoop runs passive checkpoints until Close, on its own
 // connection: they never block the writer or readers, and take the work
@@ -265,8 +270,9 @@ const walRestartFrames = 4096
 // start again only when a write begins with every frame copied back, and
 // under a steady stream of writes a background checkpoint never catches
 // the last frame: a throughput run grew the log to 678 MB. So when the log
-// passes walRestartFrames the writer, between two transactions, copies the
-// few frames left (see commit), and its next transaction restarts the log.
+// passes walRestartFrames, and the checkpoints are within walRestartLag
+// frames of its end, the writer, between two transactions, copies the few
+// frames left (see commit), and its next transaction restarts the log.
 func (db *DB) checkpointLoop() {
 	defer close(db.checkpointed)
 	t := time.NewTicker(checkpointInterval)
@@ -279,7 +285,8 @@ func (db *DB) checkpointLoop() {
 			// A failed checkpoint is tried again on the next tick; the
 			// log only grows meanwhile.
 			var busy, frames, copied int
-			if err := db.checkpointer.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err == nil && frames > walRestartFrames {
+			err := db.checkpointer.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+			if err == nil && frames > walRestartFrames && frames-copied <= walRestartLag {
 				db.longLog.Store(true)
 			}
 		}
