@@ -113,37 +113,61 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 // BenchmarkClaimComplete measures the worker's store round: claim 100 due
-// deliveries, then record 100 successes in one call.
+// deliveries, then record their successes in one call; with 10 webhooks,
+// 100, and 100 of which the claims exclude half (as for open breakers),
+// which makes every claim walk the webhooks' lanes (16 of them).
 func BenchmarkClaimComplete(b *testing.B) {
-	ctx := context.Background()
-	db, tn := benchSetup(b, 10)
-	es, ds := sqlite.NewEventService(db), sqlite.NewDeliveryService(db)
-	now := hookd.Now()
-	for range b.N {
-		if _, err := es.PublishEvents(ctx, benchEvents(tn.ID, 10, now)); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name           string
+		webhooks, skip int
+		eventsPerRound int
+	}{
+		{"Webhooks10", 10, 0, 10},
+		{"Webhooks100", 100, 0, 1},
+		{"Webhooks100Excluding50", 100, 50, 4},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			db, tn := benchSetup(b, c.webhooks)
+			es, ds := sqlite.NewEventService(db), sqlite.NewDeliveryService(db)
+			hooks, _, err := sqlite.NewWebhookService(db).FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tn.ID, Page: hookd.Page{Limit: 200}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var exclude []string
+			for _, w := range hooks[:c.skip] {
+				exclude = append(exclude, w.ID)
+			}
+			now := hookd.Now()
+			for range b.N {
+				if _, err := es.PublishEvents(ctx, benchEvents(tn.ID, c.eventsPerRound, now)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			results := make([]hookd.AttemptResult, 0, 100)
+			claimed := 0
+			b.ResetTimer()
+			for range b.N {
+				tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: now, Limit: 100, Lease: time.Minute, ExcludeWebhooks: exclude})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(tasks) == 0 {
+					b.Fatal("claimed nothing")
+				}
+				claimed += len(tasks)
+				results = results[:0]
+				for _, t := range tasks {
+					results = append(results, hookd.AttemptResult{
+						DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
+						Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
+					})
+				}
+				if err := ds.CompleteDeliveries(ctx, results); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "deliveries/s")
+		})
 	}
-	results := make([]hookd.AttemptResult, 0, 100)
-	b.ResetTimer()
-	for range b.N {
-		tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: now, Limit: 100, Lease: time.Minute})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(tasks) != 100 {
-			b.Fatalf("claimed %d, want 100", len(tasks))
-		}
-		results = results[:0]
-		for _, t := range tasks {
-			results = append(results, hookd.AttemptResult{
-				DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
-				Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
-			})
-		}
-		if err := ds.CompleteDeliveries(ctx, results); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }

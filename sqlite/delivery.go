@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -258,6 +259,7 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	now := micros(req.Now)
 	q.expireLocked(now)
 	claimed := func(id string) bool { return q.activeLocked(id, now) }
+	gen := s.db.cache.generation()
 
 	sqlTx, err := s.db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -265,24 +267,19 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	}
 	defer sqlTx.Rollback()
 	tx := preparedTx{tx: sqlTx, stmts: &s.db.claimStmts}
-	var ids []string
+	var ds []*hookd.Delivery
 	if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
 		// Excluded webhooks are skipped with index seeks in the lanes;
 		// oldest-first would step over every due row of theirs, and a dead
 		// endpoint's pile grows.
-		ids, err = s.fair.claimIDs(ctx, tx, req, claimed)
+		ds, err = s.fair.claimLanes(ctx, tx, req, claimed)
 	} else {
-		ids, err = s.fair.oldest(ctx, tx, req, claimed)
+		ds, err = s.fair.oldest(ctx, tx, req, claimed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
-	} else if len(ids) == 0 {
+	} else if len(ds) == 0 {
 		return nil, nil
-	}
-	ds, err := queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+` FROM deliveries
-		WHERE id IN (SELECT value FROM json_each(?))`, jsonArray(ids))
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	end := micros(req.Now.Add(req.Lease))
 	leaseEnd := fromMicros(end)
@@ -310,13 +307,24 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 			eventIDs = append(eventIDs, d.EventID)
 		}
 	}
-	webhooks, err := s.loadWebhooks(ctx, tx, webhookIDs)
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
+	webhooks, events, missingW, missingE := s.db.cache.lookup(webhookIDs, eventIDs)
+	if len(missingW) > 0 {
+		loaded, err := s.loadWebhooks(ctx, tx, missingW)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		s.db.cache.keepWebhooks(gen, loaded)
+		maps.Copy(webhooks, loaded)
 	}
-	events, err := s.loadEvents(ctx, tx, eventIDs)
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
+	if len(missingE) > 0 {
+		loaded, err := s.loadEvents(ctx, tx, missingE)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		for _, e := range loaded {
+			s.db.cache.keepEvents(e)
+			events[e.ID] = e
+		}
 	}
 	tasks := make([]*hookd.Task, 0, len(ds))
 	for _, d := range ds {
@@ -472,6 +480,7 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	}
 	s.db.queue.release(results)
 	s.db.sent.record(written, outcomes)
+	s.db.cache.forgetWebhooks(written...)
 	return nil
 }
 

@@ -52,6 +52,11 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 	if err != nil {
 		return nil, fmt.Errorf("publish events: %w", err)
 	}
+	for i, e := range events {
+		if r := results[i]; !r.Duplicate && r.Deliveries > 0 {
+			s.db.cache.keepEvents(e)
+		}
+	}
 	return results, nil
 }
 

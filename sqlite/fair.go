@@ -82,10 +82,10 @@ func (f *fairClaimer) due() bool {
 	return true
 }
 
-// claimIDs returns up to req.Limit IDs of due, pending deliveries, chosen
+// claimLanes returns up to req.Limit due, pending deliveries, chosen
 // fairly, outside req.ExcludeWebhooks and leaving out those claimed
 // reports. It runs inside the claim's read transaction.
-func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]string, error) {
+func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]*hookd.Delivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.webhooks == nil {
@@ -94,7 +94,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	}
 	f.expireCursors()
 	now := micros(req.Now)
-	ids := make([]string, 0, req.Limit)
+	ds := make([]*hookd.Delivery, 0, req.Limit)
 	chosen := make(map[string]bool, req.Limit)
 	excluded := make(map[string]bool, len(req.ExcludeWebhooks))
 	for _, id := range req.ExcludeWebhooks {
@@ -114,9 +114,9 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	// past those chosen earlier and those claimed.
 	take := func(l lane, n int) error {
 		at := f.laneAt[l]
-		before := len(ids)
+		before := len(ds)
 		var err error
-		ids, err = scan(ctx, tx, &at, `tenant_id = ? AND webhook_id = ? AND`, []any{l.tenant, l.webhook, now}, ids, n, chosen, claimed)
+		ds, err = scan(ctx, tx, &at, `tenant_id = ? AND webhook_id = ? AND`, []any{l.tenant, l.webhook, now}, ds, n, chosen, claimed)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 		} else {
 			f.laneAt[l] = at
 		}
-		if len(ids)-before == n {
+		if len(ds)-before == n {
 			full = append(full, l)
 		}
 		return nil
@@ -150,7 +150,7 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 		f.webhooks[tenant] = lanes[len(lanes)-1]
 		laneQuota := max(1, tenantQuota/len(lanes))
 		for _, w := range lanes {
-			n := min(laneQuota, req.Limit-len(ids))
+			n := min(laneQuota, req.Limit-len(ds))
 			if n <= 0 {
 				break
 			}
@@ -160,12 +160,12 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 		}
 	}
 	// Share what is left among the lanes that may hold more, in rounds.
-	for round := 0; round < 3 && len(full) > 0 && len(ids) < req.Limit; round++ {
+	for round := 0; round < 3 && len(full) > 0 && len(ds) < req.Limit; round++ {
 		lanes := full
 		full = nil
-		quota := max(1, (req.Limit-len(ids))/len(lanes))
+		quota := max(1, (req.Limit-len(ds))/len(lanes))
 		for _, l := range lanes {
-			n := min(quota, req.Limit-len(ids))
+			n := min(quota, req.Limit-len(ds))
 			if n <= 0 {
 				break
 			}
@@ -182,66 +182,67 @@ func (f *fairClaimer) claimIDs(ctx context.Context, tx queryer, req hookd.ClaimR
 	// unless webhooks are excluded: then the lanes not reached this time
 	// are reached by the next claims, as the cursors move on.
 	if len(excluded) > 0 {
-		return ids, nil
+		return ds, nil
 	}
-	return f.fillOldest(ctx, tx, req, ids, chosen, claimed)
+	return f.fillOldest(ctx, tx, req, ds, chosen, claimed)
 }
 
-// oldest returns up to req.Limit IDs of the oldest due deliveries that are
+// oldest returns up to req.Limit of the oldest due deliveries that are
 // not claimed. req must exclude no webhooks: claims that do walk the lanes.
-func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]string, error) {
+func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]*hookd.Delivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.expireCursors()
-	return f.fillOldest(ctx, tx, req, make([]string, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
+	return f.fillOldest(ctx, tx, req, make([]*hookd.Delivery, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
 }
 
-// fillOldest fills ids, up to req.Limit, with the oldest due deliveries
+// fillOldest fills ds, up to req.Limit, with the oldest due deliveries
 // that are neither chosen nor claimed. req must exclude no webhooks. Call
 // with f.mu held.
-func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ids []string, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
-	rest := req.Limit - len(ids)
+func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ds []*hookd.Delivery, chosen map[string]bool, claimed func(id string) bool) ([]*hookd.Delivery, error) {
+	rest := req.Limit - len(ds)
 	if rest <= 0 {
-		return ids, nil
+		return ds, nil
 	}
-	return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ids, rest, chosen, claimed)
+	return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ds, rest, chosen, claimed)
 }
 
-// scan appends to ids up to n IDs of due pending deliveries, in
+// scan appends to ds up to n due pending deliveries, in
 // (next_attempt_at, id) order, that are neither chosen nor claimed,
 // resuming after *at unless it is the start. where narrows the rows: it
 // is empty or ends with AND, and args are its arguments followed by the
 // due time. If the scan from *at comes up short it goes on from the start,
 // so no due row is missed; *at ends where the scan stopped when it took n,
 // and at the start when the due rows ran out.
-func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ids []string, n int, chosen map[string]bool, claimed func(id string) bool) ([]string, error) {
-	const head = `SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' AND `
+func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ds []*hookd.Delivery, n int, chosen map[string]bool, claimed func(id string) bool) ([]*hookd.Delivery, error) {
+	// Whole rows: a second query by ID for the chosen ones measured more.
+	const head = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE status = 'pending' AND `
 	if at.id != "" {
 		rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? AND (next_attempt_at, id) > (?, ?)
 			ORDER BY next_attempt_at, id`, append(slices.Clip(args), at.next, at.id)...)
 		if err != nil {
 			return nil, err
 		}
-		before := len(ids)
-		if ids, *at, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
+		before := len(ds)
+		if ds, *at, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
 			return nil, err
 		}
-		if n -= len(ids) - before; n == 0 {
-			return ids, nil
+		if n -= len(ds) - before; n == 0 {
+			return ds, nil
 		}
 	}
 	rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? ORDER BY next_attempt_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	before := len(ids)
-	if ids, *at, err = appendIDs(ids, n, chosen, claimed, rows); err != nil {
+	before := len(ds)
+	if ds, *at, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
 		return nil, err
 	}
-	if len(ids)-before < n {
+	if len(ds)-before < n {
 		*at = cursor{}
 	}
-	return ids, nil
+	return ds, nil
 }
 
 // nextKeys walks distinct keys in index order, starting just after cursor
@@ -272,22 +273,27 @@ func nextKeys(cursor string, n int, next func(after string) *sql.Row) ([]string,
 	return keys, nil
 }
 
-// appendIDs appends up to n IDs that rows (id, next_attempt_at) yields, in
-// order, stepping past those already chosen and those claimed, closes rows
-// and returns where it stopped. SQLite produces rows as they are read, so
-// the rows after the nth are never looked at.
-func appendIDs(ids []string, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]string, cursor, error) {
+// appendRows appends up to n deliveries that rows yields, in order,
+// stepping past those already chosen and those claimed, closes rows and
+// returns where it stopped. SQLite produces rows as they are read, so the
+// rows after the nth are never looked at.
+func appendRows(ds []*hookd.Delivery, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]*hookd.Delivery, cursor, error) {
 	defer rows.Close()
 	var last cursor
 	for n > 0 && rows.Next() {
-		if err := rows.Scan(&last.id, &last.next); err != nil {
+		d, err := scanDelivery(rows)
+		if err != nil {
 			return nil, cursor{}, err
 		}
-		if !chosen[last.id] && !claimed(last.id) {
-			chosen[last.id] = true
-			ids = append(ids, last.id)
+		last.id = d.ID
+		if d.NextAttemptAt != nil { // always, for a pending delivery
+			last.next = micros(*d.NextAttemptAt)
+		}
+		if !chosen[d.ID] && !claimed(d.ID) {
+			chosen[d.ID] = true
+			ds = append(ds, d)
 			n--
 		}
 	}
-	return ids, last, rows.Err()
+	return ds, last, rows.Err()
 }

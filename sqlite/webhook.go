@@ -193,6 +193,7 @@ func (s *WebhookService) UpdateWebhook(ctx context.Context, tenantID, id string,
 	if err != nil {
 		return nil, fmt.Errorf("update webhook %s: %w", id, err)
 	}
+	s.db.cache.forgetWebhooks(id)
 	return w, nil
 }
 
@@ -218,5 +219,6 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, tenantID, id string)
 		return fmt.Errorf("delete webhook %s: %w", id, err)
 	}
 	s.db.park.drop(tenantID, id)
+	s.db.cache.forgetWebhooks(id)
 	return nil
 }

@@ -289,6 +289,26 @@ func exerciseDeliveryClaim(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	// A claim hands out the webhook as it is now, however recently an
+	// earlier claim read it.
+	t.Run("WebhookChanged", func(t *testing.T) {
+		b := setup(t, open)
+		w := b.mustWebhook(t)
+		b.mustDeliver(t, b.t0)
+		if tasks := b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Second), Limit: 10, Lease: time.Hour}); len(tasks) != 1 || tasks[0].Webhook.URL != w.URL {
+			t.Fatalf("first claim got %s, want one task to %s", dump(taskIDs(tasks)), w.URL)
+		}
+		url := "https://example.com/moved"
+		if _, err := b.Webhooks.UpdateWebhook(b.ctx, b.tenant.ID, w.ID, hookd.WebhookUpdate{URL: &url}, b.at(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		b.mustDeliver(t, b.at(3*time.Second))
+		tasks := b.mustClaim(t, hookd.ClaimRequest{Now: b.at(4 * time.Second), Limit: 10, Lease: time.Hour})
+		if len(tasks) != 1 || tasks[0].Webhook.URL != url {
+			t.Fatalf("claim after the update got %d tasks (%s), want one to %s", len(tasks), dump(tasks), url)
+		}
+	})
+
 	t.Run("Limit", func(t *testing.T) {
 		b := setup(t, open)
 		b.mustWebhook(t)
