@@ -47,6 +47,14 @@ type fairClaimer struct {
 	oldestAt cursor
 	laneAt   map[lane]cursor
 	reset    time.Time // when the cursors were last dropped (wall clock)
+
+	// next remembers, until the cursors are dropped, the index seeks that
+	// enumerate lanes: for a tenant (or "" for the tenants), the key after
+	// a key. Claims that exclude webhooks all walk the lanes, and each
+	// walk would otherwise seek a key per webhook of the tenant, excluded
+	// or not. A lane that comes or goes meanwhile is seen when they are
+	// dropped, within fairEvery.
+	next map[[2]string]sql.NullString
 }
 
 // lane is one webhook's pending deliveries.
@@ -68,6 +76,26 @@ func (f *fairClaimer) expireCursors() {
 	f.reset = time.Now()
 	f.oldestAt = cursor{}
 	clear(f.laneAt)
+	clear(f.next)
+}
+
+// nextKey returns the smallest key of scope's lanes after after ("" for
+// tenants, a tenant for its webhooks), or NULL, from f.next when it has it.
+// Call with f.mu held.
+func (f *fairClaimer) nextKey(scope, after string, seek func() *sql.Row) (sql.NullString, error) {
+	k := [2]string{scope, after}
+	if key, ok := f.next[k]; ok {
+		return key, nil
+	}
+	var key sql.NullString
+	if err := seek().Scan(&key); err != nil {
+		return key, err
+	}
+	if f.next == nil {
+		f.next = make(map[[2]string]sql.NullString)
+	}
+	f.next[k] = key
+	return key, nil
 }
 
 // due reports whether this claim should walk the lanes (at most every
@@ -101,8 +129,10 @@ func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.Clai
 		excluded[id] = true
 	}
 
-	tenants, err := nextKeys(f.tenant, maxClaimTenants, func(after string) *sql.Row {
-		return tx.QueryRowContext(ctx, `SELECT MIN(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > ?`, after)
+	tenants, err := nextKeys(f.tenant, maxClaimTenants, func(after string) (sql.NullString, error) {
+		return f.nextKey("", after, func() *sql.Row {
+			return tx.QueryRowContext(ctx, `SELECT MIN(tenant_id) FROM deliveries WHERE status = 'pending' AND tenant_id > ?`, after)
+		})
 	})
 	if err != nil || len(tenants) == 0 {
 		return nil, err
@@ -132,8 +162,10 @@ func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.Clai
 	}
 	tenantQuota := max(1, req.Limit/len(tenants))
 	for _, tenant := range tenants {
-		webhooks, err := nextKeys(f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) *sql.Row {
-			return tx.QueryRowContext(ctx, `SELECT MIN(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id > ?`, tenant, after)
+		webhooks, err := nextKeys(f.webhooks[tenant], maxClaimWebhooks+len(excluded), func(after string) (sql.NullString, error) {
+			return f.nextKey(tenant, after, func() *sql.Row {
+				return tx.QueryRowContext(ctx, `SELECT MIN(webhook_id) FROM deliveries WHERE status = 'pending' AND tenant_id = ? AND webhook_id > ?`, tenant, after)
+			})
 		})
 		if err != nil {
 			return nil, err
@@ -248,12 +280,12 @@ func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any,
 // nextKeys walks distinct keys in index order, starting just after cursor
 // and wrapping around once, returning at most n of them. next(after) must
 // return the smallest key greater than after, or NULL.
-func nextKeys(cursor string, n int, next func(after string) *sql.Row) ([]string, error) {
+func nextKeys(cursor string, n int, next func(after string) (sql.NullString, error)) ([]string, error) {
 	var keys []string
 	after, wrapped := cursor, cursor == ""
 	for len(keys) < n {
-		var k sql.NullString
-		if err := next(after).Scan(&k); err != nil {
+		k, err := next(after)
+		if err != nil {
 			return nil, err
 		}
 		if !k.Valid || (wrapped && cursor != "" && k.String > cursor) {
