@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"sort"
 	"time"
 
@@ -15,8 +16,7 @@ import (
 
 // DeliveryService stores deliveries and attempts, and is the delivery queue.
 type DeliveryService struct {
-	db   *DB
-	fair fairClaimer
+	db *DB
 }
 
 var _ hookd.DeliveryService = (*DeliveryService)(nil)
@@ -204,7 +204,7 @@ func (s *DeliveryService) RedeliverDelivery(ctx context.Context, tenantID, id st
 			return hookd.Errorf(hookd.ENOTFOUND, "Not found.")
 		}
 		d = ds[0]
-		tx.wake = true
+		tx.madeDue(micros(now))
 		return loadAttempts(tx.ctx, tx, ds)
 	})
 	if err != nil {
@@ -231,7 +231,9 @@ func (s *DeliveryService) RecoverDeliveries(ctx context.Context, tenantID, webho
 		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		tx.wake = n > 0
+		if n > 0 {
+			tx.madeDue(micros(now))
+		}
 		return nil
 	})
 	if err != nil {
@@ -257,7 +259,11 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	now := micros(req.Now)
-	q.expireLocked(now)
+	if q.expireLocked(now) {
+		// Deliveries let go (their results never came) are due again,
+		// behind where the scans stopped.
+		s.db.fair.landed(math.MinInt64)
+	}
 	claimed := func(id string) bool { return q.activeLocked(id, now) }
 	gen := s.db.cache.generation()
 
@@ -268,13 +274,13 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	defer sqlTx.Rollback()
 	tx := preparedTx{tx: sqlTx, stmts: &s.db.claimStmts}
 	var ds []*hookd.Delivery
-	if len(req.ExcludeWebhooks) > 0 || s.fair.due() {
+	if len(req.ExcludeWebhooks) > 0 || s.db.fair.due() {
 		// Excluded webhooks are skipped with index seeks in the lanes;
 		// oldest-first would step over every due row of theirs, and a dead
 		// endpoint's pile grows.
-		ds, err = s.fair.claimLanes(ctx, tx, req, claimed)
+		ds, err = s.db.fair.claimLanes(ctx, tx, req, claimed)
 	} else {
-		ds, err = s.fair.oldest(ctx, tx, req, claimed)
+		ds, err = s.db.fair.oldest(ctx, tx, req, claimed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)

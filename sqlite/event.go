@@ -44,7 +44,7 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 				s.db.park.add(e.TenantID, id, 1)
 			}
 			if r.Deliveries > len(parked) && !r.Duplicate {
-				tx.wake = true
+				tx.madeDue(micros(e.CreatedAt))
 			}
 		}
 		return nil

@@ -40,13 +40,18 @@ type fairClaimer struct {
 	// Where the last scans stopped: the oldest-first scan, and each lane's.
 	// A claim resumes after them instead of stepping again over the rows
 	// claimed before (in flight, or waiting for their results to be
-	// written), which are at the front of every scan. Rows can land behind
-	// a cursor (an event published with an earlier created_at commits
-	// later, a lease ends unused), so the cursors are dropped every
-	// fairEvery and whenever a scan from them comes up short.
+	// written), which are at the front of every scan: before, a throughput
+	// run read 6 to 9 rows for each it claimed. Deliveries can become due
+	// behind a cursor: a publish, an unpark, a redelivery whose due time is
+	// earlier (the writer calls landed after such a commit, before it wakes
+	// the worker), or a lease that ran out unused (the claim notices). Then
+	// the cursors behind it are dropped. They are also dropped every
+	// cursorTTL, in case anything else lands behind them (another process
+	// publishing into the file).
 	oldestAt cursor
 	laneAt   map[lane]cursor
 	reset    time.Time // when the cursors were last dropped (wall clock)
+	forgot   time.Time // when next was last cleared (wall clock)
 
 	// next remembers, until the cursors are dropped, the index seeks that
 	// enumerate lanes: for a tenant (or "" for the tenants), the key after
@@ -67,16 +72,40 @@ type cursor struct {
 	id   string
 }
 
-// expireCursors drops the cursors when fairEvery has passed since they
-// were last dropped. Call with f.mu held.
+// cursorTTL is how long a scan cursor is kept when nothing is known to have
+// landed behind it.
+const cursorTTL = time.Second
+
+// expireCursors drops the cursors when cursorTTL has passed since they were
+// last dropped, and the remembered seeks when fairEvery has. Call with f.mu
+// held.
 func (f *fairClaimer) expireCursors() {
-	if time.Since(f.reset) < fairEvery {
+	if time.Since(f.forgot) >= fairEvery {
+		f.forgot = time.Now()
+		clear(f.next)
+	}
+	if time.Since(f.reset) < cursorTTL {
 		return
 	}
 	f.reset = time.Now()
 	f.oldestAt = cursor{}
 	clear(f.laneAt)
-	clear(f.next)
+}
+
+// landed notes deliveries made due at due (unix microseconds) or later,
+// committed: the cursors past that point are dropped, so the next claim
+// scans for them from the start.
+func (f *fairClaimer) landed(due int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.oldestAt.id != "" && due <= f.oldestAt.next {
+		f.oldestAt = cursor{}
+	}
+	for l, at := range f.laneAt {
+		if due <= at.next {
+			delete(f.laneAt, l)
+		}
+	}
 }
 
 // nextKey returns the smallest key of scope's lanes after after ("" for
@@ -241,38 +270,29 @@ func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.Clai
 
 // scan appends to ds up to n due pending deliveries, in
 // (next_attempt_at, id) order, that are neither chosen nor claimed,
-// resuming after *at unless it is the start. where narrows the rows: it
-// is empty or ends with AND, and args are its arguments followed by the
-// due time. If the scan from *at comes up short it goes on from the start,
-// so no due row is missed; *at ends where the scan stopped when it took n,
-// and at the start when the due rows ran out.
+// resuming after *at unless it is the start, and moves *at to the last row
+// it read. where narrows the rows: it is empty or ends with AND, and args
+// are its arguments followed by the due time.
 func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ds []*hookd.Delivery, n int, chosen map[string]bool, claimed func(id string) bool) ([]*hookd.Delivery, error) {
 	// Whole rows: a second query by ID for the chosen ones measured more.
 	const head = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE status = 'pending' AND `
+	var rows *sql.Rows
+	var err error
 	if at.id != "" {
-		rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? AND (next_attempt_at, id) > (?, ?)
+		rows, err = tx.QueryContext(ctx, head+where+` next_attempt_at <= ? AND (next_attempt_at, id) > (?, ?)
 			ORDER BY next_attempt_at, id`, append(slices.Clip(args), at.next, at.id)...)
-		if err != nil {
-			return nil, err
-		}
-		before := len(ds)
-		if ds, *at, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
-			return nil, err
-		}
-		if n -= len(ds) - before; n == 0 {
-			return ds, nil
-		}
+	} else {
+		rows, err = tx.QueryContext(ctx, head+where+` next_attempt_at <= ? ORDER BY next_attempt_at, id`, args...)
 	}
-	rows, err := tx.QueryContext(ctx, head+where+` next_attempt_at <= ? ORDER BY next_attempt_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	before := len(ds)
-	if ds, *at, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
+	var last cursor
+	if ds, last, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
 		return nil, err
 	}
-	if len(ds)-before < n {
-		*at = cursor{}
+	if last.id != "" {
+		*at = last
 	}
 	return ds, nil
 }

@@ -300,7 +300,7 @@ func unparkChunkTx(tx *Tx, tenantID string, take func(string) bool, limit int, a
 				if _, err := tx.exec(insertDelivery, hookd.NewID(), e.tenant, w, e.id, e.typ, e.created, e.created); err != nil {
 					return 0, at, fmt.Errorf("delivery of event %s: %w", e.id, err)
 				}
-				tx.wake = true
+				tx.madeDue(e.created)
 			}
 			c := moved[w]
 			c.tenant, c.n = e.tenant, c.n+1

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -25,9 +26,10 @@ import (
 // the delivery finished) or still finds the lease (and skips the delivery),
 // and never sends a finished delivery again.
 type leases struct {
-	mu   sync.Mutex
-	held map[string]lease // by delivery ID
-	file *os.File         // the lock file, once locked
+	mu      sync.Mutex
+	held    map[string]lease // by delivery ID
+	soonest int64            // no lease held ends before it
+	file    *os.File         // the lock file, once locked
 }
 
 // lease is one claimed delivery: claimed until end (unix microseconds).
@@ -74,13 +76,22 @@ func (l *leases) activeLocked(id string, now int64) bool {
 	return ok && le.end > now
 }
 
-// expireLocked forgets the leases that have run out at now.
-func (l *leases) expireLocked(now int64) {
+// expireLocked forgets the leases that have run out at now, and reports
+// whether there were any.
+func (l *leases) expireLocked(now int64) (expired bool) {
+	if now < l.soonest {
+		return false
+	}
+	l.soonest = math.MaxInt64
 	for id, le := range l.held {
 		if le.end <= now {
 			delete(l.held, id)
+			expired = true
+		} else {
+			l.soonest = min(l.soonest, le.end)
 		}
 	}
+	return expired
 }
 
 // holdLocked records claims on ds until end.
@@ -90,6 +101,9 @@ func (l *leases) holdLocked(ds []*hookd.Delivery, end int64) {
 	}
 	for _, d := range ds {
 		l.held[d.ID] = lease{end: end, webhook: d.WebhookID}
+	}
+	if len(ds) > 0 {
+		l.soonest = min(l.soonest, end)
 	}
 }
 

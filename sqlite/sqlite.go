@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -69,16 +70,17 @@ type DB struct {
 	// readable and are sealed when next written.
 	Secrets *hookd.SecretBox
 
-	writer       *sql.DB   // exactly one connection, held by conn after Open
-	conn         *sql.Conn // the writer goroutine's connection
-	stmts        stmtCache // the writer's prepared statements, kept across transactions
-	queue        leases    // the deliveries this process has claimed
-	claimStmts   stmtCache // the claim's queries, prepared on the read pool
-	sent         sentCache // what completions last wrote of each webhook
-	park         parking   // parked webhooks and deliveries
-	cache        rowCache  // webhooks and events claims hand out
-	reader       *sql.DB   // read-only pool
-	checkpointer *sql.DB   // one connection, used only by checkpointLoop
+	writer       *sql.DB     // exactly one connection, held by conn after Open
+	conn         *sql.Conn   // the writer goroutine's connection
+	stmts        stmtCache   // the writer's prepared statements, kept across transactions
+	queue        leases      // the deliveries this process has claimed
+	claimStmts   stmtCache   // the claim's queries, prepared on the read pool
+	sent         sentCache   // what completions last wrote of each webhook
+	park         parking     // parked webhooks and deliveries
+	fair         fairClaimer // what claims take, and where their scans stopped
+	cache        rowCache    // webhooks and events claims hand out
+	reader       *sql.DB     // read-only pool
+	checkpointer *sql.DB     // one connection, used only by checkpointLoop
 	checkpointed chan struct{}
 	longLog      atomic.Bool // the log has outgrown walRestartFrames (see checkpointLoop)
 
@@ -463,16 +465,17 @@ func (db *DB) commit(batch []*writeOp) {
 	tx := &Tx{db: db, ctx: ctx, now: db.Now()}
 	single := len(batch) == 1
 	wake, ok := false, 0
+	landed := int64(math.MaxInt64) // the earliest due time the ops made claimable
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		tx.wake = false
+		tx.wake, tx.landed = false, math.MaxInt64
 		if single {
 			if errs[i] = op.fn(tx); errs[i] == nil {
 				ok++
-				wake = tx.wake
+				wake, landed = tx.wake, tx.landed
 			}
 			break
 		}
@@ -491,7 +494,7 @@ func (db *DB) commit(batch []*writeOp) {
 			}
 		} else {
 			ok++
-			wake = wake || tx.wake
+			wake, landed = wake || tx.wake, min(landed, tx.landed)
 		}
 		if _, err := tx.exec(`RELEASE op`); err != nil {
 			rollback()
@@ -510,6 +513,10 @@ func (db *DB) commit(batch []*writeOp) {
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
+	if landed != math.MaxInt64 {
+		// Before the worker wakes: its claim must not resume past them.
+		db.fair.landed(landed)
+	}
 	if wake && db.OnWork != nil {
 		db.OnWork()
 	}
@@ -526,10 +533,19 @@ func (db *DB) commit(batch []*writeOp) {
 // writer goroutine opens and ends the transaction on its connection with
 // BEGIN IMMEDIATE and COMMIT; Tx runs statements on that connection.
 type Tx struct {
-	db   *DB
-	ctx  context.Context
-	now  time.Time
-	wake bool // the op made deliveries due
+	db     *DB
+	ctx    context.Context
+	now    time.Time
+	wake   bool  // the op made deliveries due
+	landed int64 // the earliest due time of those, in unix microseconds
+}
+
+// madeDue notes that the op made a delivery claimable, due at due (unix
+// microseconds): after the commit the worker is woken, and claims look for
+// deliveries from that due time on (see fairClaimer.landed).
+func (tx *Tx) madeDue(due int64) {
+	tx.wake = true
+	tx.landed = min(tx.landed, due)
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
