@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,4 +128,66 @@ func BenchmarkBareSender(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
+}
+
+// BenchmarkClients posts the same body from 8 goroutines into one net/http
+// sink, with net/http's client and with hookd's HTTP/1.1 client (h1Client,
+// which the worker uses for plain-http targets), and reports the CPU both
+// sides took per request (the sink's share is the same in both).
+func BenchmarkClients(b *testing.B) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer sink.Close()
+	body := []byte(`{"event":"activities.fully_synced","name":"bench","data":{"account":"018f4f9e-0000-7000-8000-000000000001"}}`)
+	u, err := url.Parse(sink.URL + "/hook")
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, post func() error) {
+		b.SetParallelism(4) // 2 cores x 4 = 8 senders
+		b.ReportAllocs()
+		start, cpu0 := time.Now(), processCPU()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := post(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "requests/s")
+		b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/request")
+	}
+	b.Run("NetHTTP", func(b *testing.B) {
+		client := &http.Client{Transport: Egress{AllowPrivate: true}.Transport()}
+		defer client.CloseIdleConnections()
+		run(b, func() error {
+			resp, err := client.Post(u.String(), "application/json", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			return resp.Body.Close()
+		})
+	})
+	b.Run("H1", func(b *testing.B) {
+		c := &h1Client{dial: Egress{AllowPrivate: true}.dialer().DialContext, maxIdle: 64, idleTimeout: time.Minute}
+		defer c.closeIdle()
+		run(b, func() error {
+			var stack [512]byte
+			_, err := c.do(&h1Request{url: u, header: []h1Field{{"Content-Type", "application/json"}}, body: body}, stack[:0], 1024, time.Now().Add(15*time.Second))
+			return err
+		})
+	})
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
