@@ -18,10 +18,15 @@
 //     one webhook's backlog is served round-robin with the others, and a dead
 //     endpoint's deliveries wait in the store (not in workers) while its
 //     breaker is open. Deliveries wait in the store, too, while their
-//     webhook's slots are full.
+//     webhook's slots are full. A store that parks deliveries
+//     (hookd.DeliveryParker) is asked to park a webhook's new ones while its
+//     breaker is open or its attempts have stalled, which costs it less.
 //   - Egress control. Egress refuses loopback, private, link-local,
 //     metadata and other special-purpose addresses at connect time (after
 //     DNS), unless configured otherwise, and can send through a proxy.
+//
+// Plain http:// targets are sent with an HTTP/1.1 client of the package's
+// own (h1Client), https:// and proxied ones with net/http.
 //
 // Success is a 2xx within the timeout; redirects are not followed. A 410
 // fails the delivery and disables the webhook ("gone"), as does failing
