@@ -9,7 +9,7 @@ import (
 // Bounds on rowCache.
 const (
 	maxCachedWebhooks   = 4096
-	maxCachedEventBytes = 16 << 20
+	maxCachedEventBytes = 4 << 20
 )
 
 // rowCache keeps the webhooks and events claims hand to the worker, so
