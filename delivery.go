@@ -183,6 +183,8 @@ type DeliveryService interface {
 // UnparkDeliveries takes it, when FindDeliveries reads its tenant's
 // deliveries (which sees every delivery published before it), or after the
 // store is opened again. Parking lasts as long as the process.
+// ParkWebhook and UnparkWebhook must not block: the worker calls them
+// holding its lock.
 type DeliveryParker interface {
 	// ParkWebhook makes later publishes park the webhook's new deliveries.
 	ParkWebhook(webhookID string)

@@ -419,7 +419,9 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 			started := micros(a.StartedAt)
 			var next any
 			if r.Status == hookd.DeliveryPending {
-				next = micros(r.NextAttemptAt)
+				due := micros(r.NextAttemptAt)
+				next = due
+				tx.landed = min(tx.landed, due) // normally ahead of every cursor
 			}
 			number, webhookID, err := recordAttempt(tx, r, started, next)
 			if errors.Is(err, sql.ErrNoRows) {
