@@ -463,8 +463,8 @@ func (w *Worker) forgetLocked(h *hookState) {
 // parkLocked has the store park h's new deliveries while h's breaker is
 // not closed or its attempts have stalled, and unpark them once neither
 // holds, when the store parks (hookd.DeliveryParker): a dead endpoint's
-// deliveries then cost the store one narrow row each, and healthy
-// webhooks' deliveries the writer's time. It reports whether h, half-open
+// deliveries then cost the store almost nothing, and leave the writer's
+// time to healthy webhooks' deliveries. It reports whether h, half-open
 // and parked, needs a delivery unparked to probe with (see probe).
 func (w *Worker) parkLocked(h *hookState, now time.Time) (probe bool) {
 	if w.parker == nil {
