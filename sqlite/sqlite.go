@@ -14,6 +14,10 @@
 // makes each wait its turn. Only one of them delivers: the first claim
 // locks the file for its process (see leases), which keeps its claims in
 // memory, so a claim is a read and never waits for the writer.
+//
+// The store also parks deliveries (hookd.DeliveryParker, park.go): a
+// webhook whose endpoint is down has its new deliveries listed in their
+// event rows instead of inserted, until it comes back.
 package sqlite
 
 import (
