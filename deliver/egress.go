@@ -112,7 +112,7 @@ func (e Egress) Transport() *http.Transport {
 	var proxy func(*http.Request) (*url.URL, error)
 	if e.Proxy != nil {
 		proxy = http.ProxyURL(e.Proxy)
-		proxyAddr := proxyHostPort(e.Proxy)
+		proxyAddr := dialAddr(e.Proxy)
 		plain := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if addr == proxyAddr {
@@ -143,8 +143,9 @@ func (e Egress) dialer() *net.Dialer {
 	return d
 }
 
-// proxyHostPort is the address the transport dials for proxy u.
-func proxyHostPort(u *url.URL) string {
+// dialAddr is the address dialled for u, a target or a proxy: its host and
+// port, or its scheme's default port.
+func dialAddr(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		switch u.Scheme {

@@ -87,7 +87,7 @@ const (
 // came back is sent once more on a new one: the server most likely closed
 // the idle connection as the request left.
 func (c *h1Client) do(req *h1Request, buf []byte, limit int, deadline time.Time) (h1Response, error) {
-	addr := hostPort(req.url)
+	addr := dialAddr(req.url)
 	for try := 0; ; try++ {
 		conn, reused, err := c.get(addr, deadline)
 		if err != nil {
@@ -112,15 +112,6 @@ func (c *h1Client) do(req *h1Request, buf []byte, limit int, deadline time.Time)
 func retryable(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
-// hostPort is the address to dial for u: its host, and port 80 unless
-// given.
-func hostPort(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // get returns an idle connection to addr, or dials a new one by deadline.

@@ -120,6 +120,8 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 		e.ID, e.TenantID, e.Type, string(e.Data), resource, nullString(e.IdempotencyKey), webhooks, len(ids), created, parkedCol); err != nil {
 		return hookd.PublishResult{}, nil, interpretError(err)
 	}
+	// One prepared single-row INSERT per delivery measured faster here
+	// than multi-row INSERTs.
 	for _, id := range eager {
 		if _, err := tx.exec(insertDelivery, hookd.NewID(), e.TenantID, id, e.ID, e.Type, created, created); err != nil {
 			return hookd.PublishResult{}, nil, fmt.Errorf("insert delivery: %w", err)
@@ -134,8 +136,7 @@ const insertDelivery = `INSERT INTO deliveries (id, tenant_id, webhook_id, event
 	VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`
 
 // splitParked splits subscribers into those that get a pending delivery
-// and those whose webhooks are parked. One prepared single-row INSERT per
-// delivery measured faster here than multi-row INSERTs.
+// and those whose webhooks are parked; ids itself when none is parked.
 func splitParked(db *DB, ids []string) (eager, parked []string) {
 	for i, id := range ids {
 		if db.park.parked(id) {
