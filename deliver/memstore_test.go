@@ -31,6 +31,10 @@ type memStore struct {
 	completed int
 	// completeErr, when set, fails CompleteDeliveries.
 	completeErr error
+	// completeGate, when set, holds CompleteDeliveries until it is closed;
+	// writes records the size of each batch written.
+	completeGate chan struct{}
+	writes       []int
 	// parked holds the parked deliveries of parked webhooks (see
 	// parkingStore), oldest first.
 	parked map[string][]*hookd.Delivery
@@ -246,10 +250,17 @@ func (s *memStore) ClaimDeliveries(ctx context.Context, req hookd.ClaimRequest) 
 
 func (s *memStore) CompleteDeliveries(ctx context.Context, results []hookd.AttemptResult) error {
 	s.mu.Lock()
+	gate := s.completeGate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.completeErr != nil {
 		return s.completeErr
 	}
+	s.writes = append(s.writes, len(results))
 	for _, r := range results {
 		d := s.deliveries[r.DeliveryID]
 		if d == nil {

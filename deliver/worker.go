@@ -62,7 +62,8 @@ type Worker struct {
 	// written. Defaults to 5 ms.
 	FlushInterval time.Duration
 	// FlushSize is how many waiting results are written at once, without
-	// waiting for FlushInterval. Defaults to 256.
+	// waiting for FlushInterval; a write takes up to 4 x FlushSize when
+	// more are waiting. Defaults to 256.
 	FlushSize int
 	// Logger receives the worker's logs. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -724,10 +725,11 @@ func (w *Worker) attempt(t *hookd.Task) (hookd.AttemptResult, exchange) {
 }
 
 // complete writes results in batches: every FlushInterval, or at once when
-// FlushSize are waiting. A failed write is retried with backoff, keeping
-// its results and taking more, up to maxBatch; then it takes no more, so
-// the channel fills, the attempts wait to hand over their results, and
-// claiming stops. When the channel closes, what is left is written.
+// FlushSize are waiting, taking with them whatever else is waiting, up to
+// maxBatch. A failed write is retried with backoff, keeping its results
+// and taking more, up to maxBatch; then it takes no more, so the channel
+// fills, the attempts wait to hand over their results, and claiming stops.
+// When the channel closes, what is left is written.
 func (w *Worker) complete() {
 	maxBatch := 4 * w.FlushSize
 	defer close(w.flushed)
@@ -737,6 +739,13 @@ func (w *Worker) complete() {
 	var backoff time.Duration
 	var retryAt time.Time
 	flush := func() {
+		// Take what else is waiting, up to maxBatch: while the store is
+		// slower than the attempts, results pile up in the channel, and
+		// one larger transaction costs less per result than several (a
+		// commit, and the hand-offs to and from the store's writer).
+		for n := len(w.results); n > 0 && len(batch) < maxBatch; n-- {
+			batch = append(batch, <-w.results)
+		}
 		if err := w.write(batch); err != nil {
 			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
 			retryAt = time.Now().Add(backoff)

@@ -830,6 +830,56 @@ func TestWorker_CompleteRetries(t *testing.T) {
 	}
 }
 
+// TestWorker_CompleteTakesWaiting: results that pile up while a write is
+// slow go into the next write together, up to 4 x FlushSize, not FlushSize
+// at a time.
+func TestWorker_CompleteTakesWaiting(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(w *Worker) {
+		w.Concurrency, w.PerWebhookConcurrency, w.FlushSize = 16, 16, 2
+	})
+	gate := make(chan struct{})
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // before Close, should the test fail
+	b.store.mu.Lock()
+	b.store.completeGate = gate
+	b.store.mu.Unlock()
+	srv, _ := recorder(t, http.StatusOK)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	const total, maxBatch = 12, 8
+	for range total {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	if n, err := b.w.ProcessBatch(context.Background()); err != nil || n != total {
+		t.Fatalf("ProcessBatch got %d, %v; want %d", n, err, total)
+	}
+	// The first write is held at the gate: it took FlushSize results or a
+	// few more, and the rest wait in the channel.
+	waitFor(t, "the attempts to hand over their results", func() bool {
+		b.w.mu.Lock()
+		defer b.w.mu.Unlock()
+		return b.w.inflight == 0 && b.w.unwritten == total
+	})
+	open.Do(func() { close(gate) })
+	b.drain(t)
+	b.store.mu.Lock()
+	writes := b.store.writes
+	b.store.mu.Unlock()
+	if len(writes) == 0 {
+		t.Fatal("nothing written")
+	}
+	want := []int{writes[0]}
+	for rest := total - writes[0]; rest > 0; rest -= maxBatch {
+		want = append(want, min(rest, maxBatch))
+	}
+	if !slices.Equal(writes, want) {
+		t.Errorf("batches written got %v, want %v: the waiting results, %d at a time", writes, want, maxBatch)
+	}
+	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
+		t.Errorf("succeeded deliveries got %d, want %d", got, total)
+	}
+}
+
 // TestWorker_FailingStoreBoundsClaims: results waiting to be written take
 // no room, but while the store cannot record them the worker still stops
 // claiming, with a bounded number of deliveries claimed, and delivers
