@@ -78,20 +78,27 @@ func BenchmarkPublish(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
-		for _, parked := range []bool{true, false} {
+		// Parked subscribers (hookd.DeliveryParker): none, all, or as many
+		// again as the fan-out, as in hookd bench's isolation scenario.
+		for _, parked := range []int{0, fanOut, -fanOut} {
 			name := fmt.Sprintf("Batch100/FanOut%d", fanOut)
-			if parked {
-				name += "Parked" // every subscriber parked (hookd.DeliveryParker)
+			hooks := fanOut
+			switch {
+			case parked > 0:
+				name += "Parked"
+			case parked < 0:
+				name += fmt.Sprintf("Plus%dParked", fanOut)
+				hooks += fanOut
 			}
 			b.Run(name, func(b *testing.B) {
-				db, tn := benchSetup(b, fanOut)
+				db, tn := benchSetup(b, hooks)
 				es := sqlite.NewEventService(db)
-				if parked {
-					hooks, _, err := sqlite.NewWebhookService(db).FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tn.ID, Page: hookd.Page{Limit: 200}})
+				if parked != 0 {
+					all, _, err := sqlite.NewWebhookService(db).FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tn.ID, Page: hookd.Page{Limit: 200}})
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, w := range hooks {
+					for _, w := range all[:abs(parked)] {
 						sqlite.NewDeliveryService(db).ParkWebhook(w.ID)
 					}
 				}
@@ -166,4 +173,11 @@ func BenchmarkClaimComplete(b *testing.B) {
 			b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "deliveries/s")
 		})
 	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
