@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -108,9 +109,13 @@ type hookState struct {
 	// of slots, so it cannot hoard the worker's room.
 	healthy bool
 	// progressAt is when an attempt last finished, or when the first of
-	// the attempts in flight started: all slots busy and no progress for
-	// stallAfter is a stall.
+	// the attempts in flight started: all slots waiting on the endpoint
+	// and no progress for stallAfter is a stall. handing counts the
+	// attempts in flight that have finished and wait to hand over their
+	// results, which waits for the store: a slow store is not a stalled
+	// endpoint.
 	progressAt time.Time
+	handing    atomic.Int32
 	// parked reports that the store parks the webhook's new deliveries
 	// (see parkLocked); probed, that a delivery was unparked for the probe
 	// of the current half-open period.
@@ -122,6 +127,13 @@ type hookState struct {
 // breaker: a hanging endpoint would otherwise take a whole timeout to be
 // noticed.
 const stallAfter = time.Second
+
+// stalledLocked reports whether attempts waiting on h's endpoint fill all
+// its slots and none has finished for stallAfter.
+func (w *Worker) stalledLocked(h *hookState, now time.Time) bool {
+	waiting := h.inflight - int(h.handing.Load())
+	return waiting >= w.limitLocked(h) && now.Sub(h.progressAt) >= stallAfter
+}
 
 // job is a claimed delivery waiting for, or holding, a slot.
 type job struct {
@@ -472,8 +484,7 @@ func (w *Worker) parkLocked(h *hookState, now time.Time) (probe bool) {
 		return false
 	}
 	h.breaker.allow(now) // open to half-open, when due
-	stalled := h.inflight >= w.limitLocked(h) && now.Sub(h.progressAt) >= stallAfter
-	switch park := h.breaker.state != breakerClosed || stalled; {
+	switch park := h.breaker.state != breakerClosed || w.stalledLocked(h, now); {
 	case park && !h.parked:
 		h.parked = true
 		w.parker.ParkWebhook(h.id)
@@ -642,6 +653,7 @@ func (w *Worker) releaseLocked(n int) {
 func (w *Worker) run(h *hookState, j *job) {
 	defer w.sends.Done()
 	res, x := w.attempt(j.task)
+	h.handing.Add(1)
 	w.results <- res
 
 	now := w.Now()
@@ -649,6 +661,7 @@ func (w *Worker) run(h *hookState, j *job) {
 	w.handedOffLocked()
 	wasExcluded := w.excludedLocked(h, now)
 	h.inflight--
+	h.handing.Add(-1)
 	w.inflight--
 	w.Metrics.addInFlight(-1)
 	h.healthy = res.Status == hookd.DeliverySucceeded

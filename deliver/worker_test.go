@@ -1015,3 +1015,52 @@ func TestWorker_ParksStalled(t *testing.T) {
 		t.Errorf("calls once attempts finished got %v, want %v", got, want)
 	}
 }
+
+// TestWorker_SlowStoreIsNoStall: attempts that have finished but wait to
+// hand their results to a slow store are progress, not a stalled endpoint.
+func TestWorker_SlowStoreIsNoStall(t *testing.T) {
+	t.Parallel()
+	store := &parkingStore{memStore: newMemStore()}
+	b := setupOn(t, store, func(w *Worker) {
+		// Small batches, so that the webhook holds few deliveries and
+		// claims, which look for stalls, still have room.
+		w.Concurrency, w.PerWebhookConcurrency, w.BatchSize, w.FlushSize = 8, 2, 2, 1
+	})
+	gate := make(chan struct{})
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // before Close, should the test fail
+	b.store.mu.Lock()
+	b.store.completeGate = gate
+	b.store.mu.Unlock()
+	srv, _ := recorder(t, http.StatusOK)
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	const total = 40
+	for range total {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	ctx := context.Background()
+	// One write is held at the gate, the channel (16) fills, and both
+	// slots wait to hand over their results.
+	waitFor(t, "both slots to wait on the store", func() bool {
+		if _, err := b.w.ProcessBatch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.w.mu.Lock()
+		defer b.w.mu.Unlock()
+		h := b.w.hooks[wh.ID]
+		return h != nil && h.inflight == 2 && h.handing.Load() == 2
+	})
+	b.clock.Add(stallAfter)
+	if _, err := b.w.ProcessBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.callLog(); len(got) != 0 {
+		t.Errorf("calls while the store is slow got %v, want none", got)
+	}
+	open.Do(func() { close(gate) })
+	b.drain(t)
+	b.run(t)
+	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
+		t.Errorf("succeeded deliveries got %d, want %d", got, total)
+	}
+}
