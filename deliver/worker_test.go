@@ -107,6 +107,19 @@ func (b *testBundle) failCompletes(err error) {
 	b.store.mu.Unlock()
 }
 
+// holdCompletes holds the store's CompleteDeliveries until release is
+// called, or the test ends (before the worker closes).
+func (b *testBundle) holdCompletes(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	b.store.mu.Lock()
+	b.store.completeGate = gate
+	b.store.mu.Unlock()
+	return release
+}
+
 // deliverTo publishes one accounts.added to a webhook at url, changed by
 // mod, runs the worker, and returns the delivery and webhook as stored.
 func (b *testBundle) deliverTo(t *testing.T, url string, mod func(w *hookd.Webhook, d *hookd.Delivery)) (hookd.Delivery, hookd.Webhook) {
@@ -838,12 +851,7 @@ func TestWorker_CompleteTakesWaiting(t *testing.T) {
 	b := setup(t, func(w *Worker) {
 		w.Concurrency, w.PerWebhookConcurrency, w.FlushSize = 16, 16, 2
 	})
-	gate := make(chan struct{})
-	var open sync.Once
-	defer open.Do(func() { close(gate) }) // before Close, should the test fail
-	b.store.mu.Lock()
-	b.store.completeGate = gate
-	b.store.mu.Unlock()
+	release := b.holdCompletes(t)
 	srv, _ := recorder(t, http.StatusOK)
 	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
 	const total, maxBatch = 12, 8
@@ -860,7 +868,7 @@ func TestWorker_CompleteTakesWaiting(t *testing.T) {
 		defer b.w.mu.Unlock()
 		return b.w.inflight == 0 && b.w.unwritten == total
 	})
-	open.Do(func() { close(gate) })
+	release()
 	b.drain(t)
 	b.store.mu.Lock()
 	writes := b.store.writes
@@ -1026,12 +1034,7 @@ func TestWorker_SlowStoreIsNoStall(t *testing.T) {
 		// claims, which look for stalls, still have room.
 		w.Concurrency, w.PerWebhookConcurrency, w.BatchSize, w.FlushSize = 8, 2, 2, 1
 	})
-	gate := make(chan struct{})
-	var open sync.Once
-	defer open.Do(func() { close(gate) }) // before Close, should the test fail
-	b.store.mu.Lock()
-	b.store.completeGate = gate
-	b.store.mu.Unlock()
+	release := b.holdCompletes(t)
 	srv, _ := recorder(t, http.StatusOK)
 	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
 	const total = 40
@@ -1057,7 +1060,7 @@ func TestWorker_SlowStoreIsNoStall(t *testing.T) {
 	if got := store.callLog(); len(got) != 0 {
 		t.Errorf("calls while the store is slow got %v, want none", got)
 	}
-	open.Do(func() { close(gate) })
+	release()
 	b.drain(t)
 	b.run(t)
 	if got := b.store.countStatus(wh.ID, hookd.DeliverySucceeded); got != total {
