@@ -80,25 +80,23 @@ func BenchmarkPublish(b *testing.B) {
 		})
 		// Parked subscribers (hookd.DeliveryParker): none, all, or as many
 		// again as the fan-out, as in hookd bench's isolation scenario.
-		for _, parked := range []int{0, fanOut, -fanOut} {
-			name := fmt.Sprintf("Batch100/FanOut%d", fanOut)
-			hooks := fanOut
-			switch {
-			case parked > 0:
-				name += "Parked"
-			case parked < 0:
-				name += fmt.Sprintf("Plus%dParked", fanOut)
-				hooks += fanOut
-			}
-			b.Run(name, func(b *testing.B) {
-				db, tn := benchSetup(b, hooks)
+		for _, v := range []struct {
+			suffix        string
+			hooks, parked int
+		}{
+			{"", fanOut, 0},
+			{"Parked", fanOut, fanOut},
+			{fmt.Sprintf("Plus%dParked", fanOut), 2 * fanOut, fanOut},
+		} {
+			b.Run(fmt.Sprintf("Batch100/FanOut%d%s", fanOut, v.suffix), func(b *testing.B) {
+				db, tn := benchSetup(b, v.hooks)
 				es := sqlite.NewEventService(db)
-				if parked != 0 {
+				if v.parked > 0 {
 					all, _, err := sqlite.NewWebhookService(db).FindWebhooks(ctx, hookd.WebhookFilter{TenantID: tn.ID, Page: hookd.Page{Limit: 200}})
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, w := range all[:abs(parked)] {
+					for _, w := range all[:v.parked] {
 						sqlite.NewDeliveryService(db).ParkWebhook(w.ID)
 					}
 				}
@@ -173,11 +171,4 @@ func BenchmarkClaimComplete(b *testing.B) {
 			b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "deliveries/s")
 		})
 	}
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }
