@@ -107,6 +107,21 @@ func (b *testBundle) failCompletes(err error) {
 	b.store.mu.Unlock()
 }
 
+// flakyServer is an endpoint that answers 503 while failing is set (as
+// it is at first), and 200 after; calls counts the requests.
+func flakyServer(t *testing.T) (srv *httptest.Server, failing *atomic.Bool, calls *atomic.Int32) {
+	failing, calls = new(atomic.Bool), new(atomic.Int32)
+	failing.Store(true)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, failing, calls
+}
+
 // holdCompletes holds the store's CompleteDeliveries until release is
 // called, or the test ends (before the worker closes).
 func (b *testBundle) holdCompletes(t *testing.T) (release func()) {
@@ -614,16 +629,7 @@ func TestWorker_Breaker(t *testing.T) {
 		w.Breaker = BreakerConfig{Threshold: 3, Cooldown: 5 * time.Minute}
 		w.Metrics = m
 	})
-	var failing atomic.Bool
-	failing.Store(true)
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		if failing.Load() {
-			w.WriteHeader(503)
-		}
-	}))
-	t.Cleanup(srv.Close)
+	srv, failing, calls := flakyServer(t)
 	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
 	other := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + "/other"})
 	for range 10 {
@@ -942,16 +948,7 @@ func TestWorker_ParksOpenBreaker(t *testing.T) {
 		w.PerWebhookConcurrency = 1
 		w.Breaker = BreakerConfig{Threshold: 3, Cooldown: 5 * time.Minute}
 	})
-	var failing atomic.Bool
-	failing.Store(true)
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		if failing.Load() {
-			w.WriteHeader(503)
-		}
-	}))
-	t.Cleanup(srv.Close)
+	srv, failing, calls := flakyServer(t)
 	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL})
 	for range 3 {
 		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
