@@ -172,3 +172,56 @@ func BenchmarkClaimComplete(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaim measures one claim of 100 due deliveries alone: each
+// round publishes 100 events to 1 webhook (Webhooks1) or 1 event to 100
+// webhooks (Webhooks100) just before the claim, as while delivering, and
+// records the results after it; only the claim is timed.
+func BenchmarkClaim(b *testing.B) {
+	for _, c := range []struct {
+		name           string
+		webhooks       int
+		eventsPerRound int
+	}{
+		{"Webhooks1", 1, 100},
+		{"Webhooks100", 100, 1},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			db, tn := benchSetup(b, c.webhooks)
+			es, ds := sqlite.NewEventService(db), sqlite.NewDeliveryService(db)
+			results := make([]hookd.AttemptResult, 0, 100)
+			claimed := 0
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				now := hookd.Now()
+				if _, err := es.PublishEvents(ctx, benchEvents(tn.ID, c.eventsPerRound, now)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: now, Limit: 100, Lease: time.Minute})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if len(tasks) != 100 {
+					b.Fatalf("claimed %d deliveries, want 100", len(tasks))
+				}
+				claimed += len(tasks)
+				results = results[:0]
+				for _, t := range tasks {
+					results = append(results, hookd.AttemptResult{
+						DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
+						Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
+					})
+				}
+				if err := ds.CompleteDeliveries(ctx, results); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(claimed), "µs/delivery")
+		})
+	}
+}
