@@ -52,11 +52,6 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 	if err != nil {
 		return nil, fmt.Errorf("publish events: %w", err)
 	}
-	for i, e := range events {
-		if r := results[i]; !r.Duplicate && r.Deliveries > 0 {
-			s.db.cache.keepEvents(e)
-		}
-	}
 	return results, nil
 }
 
@@ -126,6 +121,12 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 		if _, err := tx.exec(insertDelivery, hookd.NewID(), e.TenantID, id, e.ID, e.Type, created, created); err != nil {
 			return hookd.PublishResult{}, nil, fmt.Errorf("insert delivery: %w", err)
 		}
+	}
+	if len(eager) > 0 {
+		// Before the commit: the commit wakes the worker, whose claim
+		// would otherwise often come first and read the event back. An
+		// event kept for a publish rolled back is never asked for.
+		tx.db.cache.keepEvents(e)
 	}
 	return hookd.PublishResult{EventID: e.ID, Deliveries: len(ids)}, parked, nil
 }
