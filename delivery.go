@@ -80,6 +80,12 @@ type ClaimRequest struct {
 	// ExcludeWebhooks are webhooks the worker cannot take more work for now
 	// (their concurrency is used up, or their breaker is open).
 	ExcludeWebhooks []string
+	// Blocked are those of ExcludeWebhooks that will stay excluded for a
+	// while: their breaker is not closed, or their endpoint has stalled. A
+	// store may step over their due deliveries once, instead of avoiding
+	// them on every claim, as long as it finds them again when a claim no
+	// longer excludes them.
+	Blocked []string
 }
 
 // AttemptResult is the outcome of one attempt, to be recorded.

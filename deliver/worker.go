@@ -364,13 +364,16 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 		w.mu.Unlock()
 		return 0, false, nil
 	}
-	var exclude, probe []string
+	var exclude, blocked, probe []string
 	for id, h := range w.hooks {
 		if w.parkLocked(h, now) {
 			probe = append(probe, id)
 		}
 		if w.excludedLocked(h, now) {
 			exclude = append(exclude, id)
+			if w.blockedLocked(h, now) {
+				blocked = append(blocked, id)
+			}
 		} else if w.staleLocked(h, now) {
 			w.forgetLocked(h)
 		}
@@ -385,6 +388,7 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 		Limit:           limit,
 		Lease:           w.Lease,
 		ExcludeWebhooks: exclude,
+		Blocked:         blocked,
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("claim deliveries: %w", err)
@@ -542,6 +546,14 @@ func (w *Worker) excludedLocked(h *hookState, now time.Time) bool {
 		limit = max(limit, w.BatchSize)
 	}
 	return held >= limit
+}
+
+// blockedLocked reports whether h, excluded from claims, will stay so for
+// a while: its breaker is not closed, or its endpoint has stalled (see
+// hookd.ClaimRequest.Blocked). A webhook merely busy is not: its slots
+// free up within moments.
+func (w *Worker) blockedLocked(h *hookState, now time.Time) bool {
+	return h.breaker.state != breakerClosed || w.stalledLocked(h, now)
 }
 
 // dispatchLocked starts queued jobs while there are free slots, taking one

@@ -652,6 +652,9 @@ func TestWorker_Breaker(t *testing.T) {
 	if got := b.store.lastClaim().ExcludeWebhooks; len(got) != 1 || got[0] != wh.ID {
 		t.Errorf("excluded webhooks got %v, want [%s]", got, wh.ID)
 	}
+	if got := b.store.lastClaim().Blocked; len(got) != 1 || got[0] != wh.ID {
+		t.Errorf("blocked webhooks got %v, want [%s]: its breaker is open", got, wh.ID)
+	}
 	if got := b.store.countStatus(other.ID, hookd.DeliverySucceeded); got != 1 {
 		t.Errorf("other webhook's deliveries succeeded got %d, want 1", got)
 	}
@@ -1007,12 +1010,19 @@ func TestWorker_ParksStalled(t *testing.T) {
 	if got := store.callLog(); len(got) != 0 {
 		t.Fatalf("calls before a stall got %v, want none", got)
 	}
+	// Busy, its slots and queue full, but not blocked.
+	if req := b.store.lastClaim(); !slices.Equal(req.ExcludeWebhooks, []string{wh.ID}) || len(req.Blocked) != 0 {
+		t.Errorf("claim before a stall excluded %v, blocked %v; want [%s] excluded, none blocked", req.ExcludeWebhooks, req.Blocked, wh.ID)
+	}
 	b.clock.Add(stallAfter / 2)
 	if _, err := b.w.ProcessBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := store.callLog(), []string{"park " + wh.ID}; !slices.Equal(got, want) {
 		t.Fatalf("calls after a stall got %v, want %v", got, want)
+	}
+	if req := b.store.lastClaim(); !slices.Equal(req.Blocked, []string{wh.ID}) {
+		t.Errorf("claim after a stall blocked %v, want [%s]", req.Blocked, wh.ID)
 	}
 	close(release)
 	b.drain(t)

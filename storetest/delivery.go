@@ -367,6 +367,30 @@ func exerciseDeliveryClaim(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	t.Run("Blocked", func(t *testing.T) {
+		// A blocked webhook's due deliveries are left out as long as it
+		// is excluded, and found again by the first claim that does not
+		// exclude it, however many claims stepped over them before.
+		b := setup(t, open)
+		w1, w2 := b.mustWebhook(t), b.mustWebhook(t)
+		b.mustDeliver(t, b.t0)
+		b.mustDeliver(t, b.at(time.Millisecond))
+		blocked := hookd.ClaimRequest{Now: b.at(time.Second), Limit: 10, Lease: lease, ExcludeWebhooks: []string{w1.ID}, Blocked: []string{w1.ID}}
+		tasks := b.mustClaim(t, blocked)
+		if len(tasks) != 2 || tasks[0].Delivery.WebhookID != w2.ID || tasks[1].Delivery.WebhookID != w2.ID {
+			t.Fatalf("claim with w1 blocked got %s, want w2's 2 deliveries", dump(taskIDs(tasks)))
+		}
+		for range 3 {
+			if tasks := b.mustClaim(t, blocked); len(tasks) != 0 {
+				t.Fatalf("claim with w1 still blocked got %s, want nothing", dump(taskIDs(tasks)))
+			}
+		}
+		tasks = b.mustClaim(t, hookd.ClaimRequest{Now: b.at(time.Second), Limit: 10, Lease: lease})
+		if len(tasks) != 2 || tasks[0].Delivery.WebhookID != w1.ID || tasks[1].Delivery.WebhookID != w1.ID {
+			t.Fatalf("claim once w1 is unblocked got %s, want w1's 2 deliveries", dump(taskIDs(tasks)))
+		}
+	})
+
 	t.Run("Concurrent", func(t *testing.T) {
 		b := setup(t, open)
 		for range 5 {
