@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -244,7 +245,8 @@ func (s *DeliveryService) RecoverDeliveries(ctx context.Context, tenantID, webho
 
 // ClaimDeliveries claims up to req.Limit due deliveries, oldest due first
 // (walking the tenants' and webhooks' lanes in turn at least every
-// fairEvery, or when webhooks are excluded). A claim is a read: its leases
+// fairEvery, or when webhooks are excluded that are not blocked), outside
+// req.ExcludeWebhooks. A claim is a read: its leases
 // live in this process (see leases), so it neither waits for nor adds to
 // the single writer's work. The first claim locks the file for this
 // process. Tasks come back ordered by delivery creation.
@@ -274,10 +276,11 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	defer sqlTx.Rollback()
 	tx := preparedTx{tx: sqlTx, stmts: &s.db.claimStmts}
 	var ds []*hookd.Delivery
-	if len(req.ExcludeWebhooks) > 0 || s.db.fair.due() {
-		// Excluded webhooks are skipped with index seeks in the lanes;
-		// oldest-first would step over every due row of theirs, and a dead
-		// endpoint's pile grows.
+	if busy(req) || s.db.fair.due() {
+		// Webhooks excluded for a moment (busy ones) are skipped with
+		// index seeks in the lanes: oldest-first would step over their
+		// due rows on every claim, and leave them behind its cursor. It
+		// steps over blocked webhooks' rows once (see fairClaimer.oldest).
 		ds, err = s.db.fair.claimLanes(ctx, tx, req, claimed)
 	} else {
 		ds, err = s.db.fair.oldest(ctx, tx, req, claimed)
@@ -342,6 +345,19 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 	}
 	q.holdLocked(ds, end)
 	return tasks, nil
+}
+
+// busy reports whether req excludes webhooks that are not blocked.
+func busy(req hookd.ClaimRequest) bool {
+	if len(req.ExcludeWebhooks) > len(req.Blocked) {
+		return true
+	}
+	for _, id := range req.ExcludeWebhooks {
+		if !slices.Contains(req.Blocked, id) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *DeliveryService) loadWebhooks(ctx context.Context, q queryer, ids []string) (map[string]*hookd.Webhook, error) {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -45,13 +46,20 @@ type fairClaimer struct {
 	// behind a cursor: a publish, an unpark, a redelivery whose due time is
 	// earlier (the writer calls landed after such a commit, before it wakes
 	// the worker), or a lease that ran out unused (the claim notices). Then
-	// the cursors behind it are dropped. They are also dropped every
-	// cursorTTL, in case anything else lands behind them (another process
-	// publishing into the file).
+	// the lane cursors behind it are dropped, and the oldest-first one
+	// moves back to just before it (to the start for a lease). They are
+	// also dropped every cursorTTL, in case anything else lands behind
+	// them (another process publishing into the file), except the
+	// oldest-first one while it has stepped over blocked webhooks' rows:
+	// the lane walks then find what landed.
 	oldestAt cursor
 	laneAt   map[lane]cursor
-	reset    time.Time // when the cursors were last dropped (wall clock)
-	forgot   time.Time // when next was last cleared (wall clock)
+	// passed names the blocked webhooks whose due rows the oldest-first
+	// scan has stepped over since oldestAt was last dropped: a claim that
+	// no longer excludes one of them drops it, to find them again.
+	passed map[string]bool
+	reset  time.Time // when the cursors were last dropped (wall clock)
+	forgot time.Time // when next was last cleared (wall clock)
 
 	// next remembers, until the cursors are dropped, the index seeks that
 	// enumerate lanes: for a tenant (or "" for the tenants), the key after
@@ -72,6 +80,10 @@ type cursor struct {
 	id   string
 }
 
+// afterEveryID sorts after every delivery ID (a UUID in hex), so that
+// cursor{t, afterEveryID} resumes scans at due time t+1.
+const afterEveryID = "\xff"
+
 // cursorTTL is how long a scan cursor is kept when nothing is known to have
 // landed behind it.
 const cursorTTL = time.Second
@@ -88,7 +100,12 @@ func (f *fairClaimer) expireCursors() {
 		return
 	}
 	f.reset = time.Now()
-	f.oldestAt = cursor{}
+	if len(f.passed) == 0 {
+		// Else the oldest-first scan would step over the blocked
+		// webhooks' rows again; the lane walks, whose cursors are
+		// dropped, find what may have landed behind it.
+		f.oldestAt = cursor{}
+	}
 	clear(f.laneAt)
 }
 
@@ -98,8 +115,17 @@ func (f *fairClaimer) expireCursors() {
 func (f *fairClaimer) landed(due int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.oldestAt.id != "" && due <= f.oldestAt.next {
+	switch {
+	case f.oldestAt.id == "" || due > f.oldestAt.next:
+	case due == math.MinInt64:
 		f.oldestAt = cursor{}
+		clear(f.passed)
+	default:
+		// Not from the start: the rows before due are as they were, and
+		// stepping over blocked webhooks' rows again costs. Publishes
+		// land just behind the cursor often: concurrent publishers' time
+		// stamps do not commit in order.
+		f.oldestAt = cursor{next: due - 1, id: afterEveryID}
 	}
 	for l, at := range f.laneAt {
 		if due <= at.next {
@@ -157,6 +183,7 @@ func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.Clai
 	for _, id := range req.ExcludeWebhooks {
 		excluded[id] = true
 	}
+	skip := func(d *hookd.Delivery) bool { return claimed(d.ID) }
 
 	tenants, err := nextKeys(f.tenant, maxClaimTenants, func(after string) (sql.NullString, error) {
 		return f.nextKey("", after, func() *sql.Row {
@@ -175,7 +202,7 @@ func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.Clai
 		at := f.laneAt[l]
 		before := len(ds)
 		var err error
-		ds, err = scan(ctx, tx, &at, `tenant_id = ? AND webhook_id = ? AND`, []any{l.tenant, l.webhook, now}, ds, n, chosen, claimed)
+		ds, err = scan(ctx, tx, &at, `tenant_id = ? AND webhook_id = ? AND`, []any{l.tenant, l.webhook, now}, ds, n, chosen, skip)
 		if err != nil {
 			return err
 		}
@@ -245,35 +272,61 @@ func (f *fairClaimer) claimLanes(ctx context.Context, tx queryer, req hookd.Clai
 	if len(excluded) > 0 {
 		return ds, nil
 	}
-	return f.fillOldest(ctx, tx, req, ds, chosen, claimed)
+	return f.fillOldest(ctx, tx, req, ds, chosen, skip)
 }
 
 // oldest returns up to req.Limit of the oldest due deliveries that are
-// not claimed. req must exclude no webhooks: claims that do walk the lanes.
+// neither claimed nor of req.ExcludeWebhooks, which must all be blocked.
+// The scan steps over a blocked webhook's due rows and resumes after them,
+// so it reads them once, not on every claim, until a claim that no longer
+// excludes the webhook starts it from the start again. The lane walks,
+// every fairEvery, leave excluded lanes alone. In an isolation run (half
+// the webhooks dead) walking the lanes on every claim instead cost 14 % of
+// hookd's CPU.
 func (f *fairClaimer) oldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, claimed func(id string) bool) ([]*hookd.Delivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.expireCursors()
-	return f.fillOldest(ctx, tx, req, make([]*hookd.Delivery, 0, req.Limit), make(map[string]bool, req.Limit), claimed)
+	excluded := make(map[string]bool, len(req.ExcludeWebhooks))
+	for _, id := range req.ExcludeWebhooks {
+		excluded[id] = true
+	}
+	for id := range f.passed {
+		if !excluded[id] {
+			f.oldestAt = cursor{}
+			clear(f.passed)
+			break
+		}
+	}
+	skip := func(d *hookd.Delivery) bool {
+		if excluded[d.WebhookID] {
+			if f.passed == nil {
+				f.passed = make(map[string]bool)
+			}
+			f.passed[d.WebhookID] = true
+			return true
+		}
+		return claimed(d.ID)
+	}
+	return f.fillOldest(ctx, tx, req, make([]*hookd.Delivery, 0, req.Limit), make(map[string]bool, req.Limit), skip)
 }
 
 // fillOldest fills ds, up to req.Limit, with the oldest due deliveries
-// that are neither chosen nor claimed. req must exclude no webhooks. Call
-// with f.mu held.
-func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ds []*hookd.Delivery, chosen map[string]bool, claimed func(id string) bool) ([]*hookd.Delivery, error) {
+// that are neither chosen nor to skip. Call with f.mu held.
+func (f *fairClaimer) fillOldest(ctx context.Context, tx queryer, req hookd.ClaimRequest, ds []*hookd.Delivery, chosen map[string]bool, skip func(*hookd.Delivery) bool) ([]*hookd.Delivery, error) {
 	rest := req.Limit - len(ds)
 	if rest <= 0 {
 		return ds, nil
 	}
-	return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ds, rest, chosen, claimed)
+	return scan(ctx, tx, &f.oldestAt, ``, []any{micros(req.Now)}, ds, rest, chosen, skip)
 }
 
 // scan appends to ds up to n due pending deliveries, in
-// (next_attempt_at, id) order, that are neither chosen nor claimed,
+// (next_attempt_at, id) order, that are neither chosen nor to skip,
 // resuming after *at unless it is the start, and moves *at to the last row
 // it read. where narrows the rows: it is empty or ends with AND, and args
 // are its arguments followed by the due time.
-func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ds []*hookd.Delivery, n int, chosen map[string]bool, claimed func(id string) bool) ([]*hookd.Delivery, error) {
+func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any, ds []*hookd.Delivery, n int, chosen map[string]bool, skip func(*hookd.Delivery) bool) ([]*hookd.Delivery, error) {
 	// Whole rows: a second query by ID for the chosen ones measured more.
 	const head = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE status = 'pending' AND `
 	var rows *sql.Rows
@@ -288,7 +341,7 @@ func scan(ctx context.Context, tx queryer, at *cursor, where string, args []any,
 		return nil, err
 	}
 	var last cursor
-	if ds, last, err = appendRows(ds, n, chosen, claimed, rows); err != nil {
+	if ds, last, err = appendRows(ds, n, chosen, skip, rows); err != nil {
 		return nil, err
 	}
 	if last.id != "" {
@@ -326,10 +379,10 @@ func nextKeys(cursor string, n int, next func(after string) (sql.NullString, err
 }
 
 // appendRows appends up to n deliveries that rows yields, in order,
-// stepping past those already chosen and those claimed, closes rows and
+// stepping past those already chosen and those to skip, closes rows and
 // returns where it stopped. SQLite produces rows as they are read, so the
 // rows after the nth are never looked at.
-func appendRows(ds []*hookd.Delivery, n int, chosen map[string]bool, claimed func(id string) bool, rows *sql.Rows) ([]*hookd.Delivery, cursor, error) {
+func appendRows(ds []*hookd.Delivery, n int, chosen map[string]bool, skip func(*hookd.Delivery) bool, rows *sql.Rows) ([]*hookd.Delivery, cursor, error) {
 	defer rows.Close()
 	var last cursor
 	for n > 0 && rows.Next() {
@@ -341,7 +394,7 @@ func appendRows(ds []*hookd.Delivery, n int, chosen map[string]bool, claimed fun
 		if d.NextAttemptAt != nil { // always, for a pending delivery
 			last.next = micros(*d.NextAttemptAt)
 		}
-		if !chosen[d.ID] && !claimed(d.ID) {
+		if !chosen[d.ID] && !skip(d) {
 			chosen[d.ID] = true
 			ds = append(ds, d)
 			n--
