@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/storetest"
 )
 
 // The benchmarks mirror the sqlite package's, so that the two stores'
@@ -119,13 +120,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 		if len(tasks) != 100 {
 			b.Fatalf("claimed %d, want 100", len(tasks))
 		}
-		results = results[:0]
-		for _, t := range tasks {
-			results = append(results, hookd.AttemptResult{
-				DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
-				Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
-			})
-		}
+		results = storetest.AppendSuccesses(results[:0], tasks, now)
 		if err := ds.CompleteDeliveries(ctx, results); err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/storetest"
 )
 
 // benchData is a typical small payload.
@@ -157,13 +158,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 					b.Fatal("claimed nothing")
 				}
 				claimed += len(tasks)
-				results = results[:0]
-				for _, t := range tasks {
-					results = append(results, hookd.AttemptResult{
-						DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
-						Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
-					})
-				}
+				results = storetest.AppendSuccesses(results[:0], tasks, now)
 				if err := ds.CompleteDeliveries(ctx, results); err != nil {
 					b.Fatal(err)
 				}
@@ -209,13 +204,7 @@ func BenchmarkClaim(b *testing.B) {
 					b.Fatalf("claimed %d deliveries, want 100", len(tasks))
 				}
 				claimed += len(tasks)
-				results = results[:0]
-				for _, t := range tasks {
-					results = append(results, hookd.AttemptResult{
-						DeliveryID: t.Delivery.ID, WebhookID: t.Webhook.ID, Status: hookd.DeliverySucceeded,
-						Attempt: hookd.Attempt{Number: 1, StartedAt: now, StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"},
-					})
-				}
+				results = storetest.AppendSuccesses(results[:0], tasks, now)
 				if err := ds.CompleteDeliveries(ctx, results); err != nil {
 					b.Fatal(err)
 				}
