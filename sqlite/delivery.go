@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"slices"
 	"sort"
 	"time"
 
@@ -352,8 +351,12 @@ func busy(req hookd.ClaimRequest) bool {
 	if len(req.ExcludeWebhooks) > len(req.Blocked) {
 		return true
 	}
+	blocked := make(map[string]bool, len(req.Blocked))
+	for _, id := range req.Blocked {
+		blocked[id] = true
+	}
 	for _, id := range req.ExcludeWebhooks {
-		if !slices.Contains(req.Blocked, id) {
+		if !blocked[id] {
 			return true
 		}
 	}
