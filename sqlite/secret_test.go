@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "modernc.org/sqlite"
+	_ "modernc.org/sqlite" // the test opens the file itself
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/sqlite"

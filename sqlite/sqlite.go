@@ -1,5 +1,8 @@
-// Package sqlite implements hookd's services on an embedded SQLite database
-// (modernc.org/sqlite, no cgo).
+// Package sqlite implements hookd's services on an embedded SQLite database:
+// SQLite's C library through cgo (github.com/mattn/go-sqlite3) when built
+// with a C compiler, or modernc.org/sqlite, its translation to Go, when
+// built with CGO_ENABLED=0 or the purego tag (driver_cgo.go,
+// driver_purego.go). Both pass the same conformance suite.
 //
 // A DB holds one writer connection and a pool of read-only connections. Every
 // write goes through a single writer goroutine that group-commits: it takes as
@@ -28,7 +31,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,8 +40,6 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migration/*.sql
@@ -112,40 +112,7 @@ func (db *DB) Open() (err error) {
 		return fmt.Errorf("open db: %w", err)
 	}
 
-	q := url.Values{}
-	// busy_timeout: another connection or process (the CLI while the server
-	// runs) may hold the write lock; wait up to 10 s for it instead of
-	// failing at once with SQLITE_BUSY. It is applied first, so the pragmas
-	// below wait too.
-	q.Add("_pragma", "busy_timeout(10000)")
-	// journal_mode=WAL: readers and the writer never block each other, and a
-	// commit appends to the log instead of rewriting pages in place. The mode
-	// is stored in the file, so every later connection uses it.
-	q.Add("_pragma", "journal_mode(WAL)")
-	// synchronous=NORMAL: in WAL mode a commit is durable against a killed
-	// process without an fsync per commit; only a power loss may lose the
-	// last commits. FULL costs ~6x on single-row writes.
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// foreign_keys=ON: SQLite leaves them off by default; deleting a webhook
-	// cascades to its deliveries and their attempts through them.
-	q.Add("_pragma", "foreign_keys(ON)")
-	// temp_store=MEMORY: the group commit runs each operation in a
-	// SAVEPOINT, and SQLite saves every page an operation first touches to a
-	// sub-journal, a temporary file by default: one write syscall per page,
-	// which was 40% of a batch's time. In memory it costs a copy.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
-	// so it waits (busy_timeout) for another process's writer there rather
-	// than failing with SQLITE_BUSY when it first writes after a read. (The
-	// writer goroutine says BEGIN IMMEDIATE itself; migrations use this.)
-	wq := cloneValues(q)
-	wq.Set("_txlock", "immediate")
-	// wal_autocheckpoint=0: the writer connection never checkpoints on
-	// commit; a background connection does (checkpointLoop), so copying the
-	// log back into the database runs beside the one writer, not inside it.
-	wq.Add("_pragma", "wal_autocheckpoint(0)")
-
-	db.writer, err = sql.Open("sqlite", db.Path+"?"+wq.Encode())
+	db.writer, err = openDB(db.Path, roleWriter)
 	if err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
@@ -173,12 +140,7 @@ func (db *DB) Open() (err error) {
 	}
 	db.stmts.on = db.conn
 
-	rq := url.Values{}
-	rq.Add("_pragma", "busy_timeout(10000)") // as above: wait out a checkpoint or recovery
-	rq.Add("_pragma", "foreign_keys(ON)")    // as above, for completeness
-	// query_only: every write must go through the writer goroutine.
-	rq.Add("_pragma", "query_only(1)")
-	db.reader, err = sql.Open("sqlite", db.Path+"?"+rq.Encode())
+	db.reader, err = openDB(db.Path, roleReader)
 	if err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
@@ -190,9 +152,7 @@ func (db *DB) Open() (err error) {
 		return fmt.Errorf("open db: %w", err)
 	}
 
-	cq := url.Values{}
-	cq.Add("_pragma", "busy_timeout(10000)")
-	db.checkpointer, err = sql.Open("sqlite", db.Path+"?"+cq.Encode())
+	db.checkpointer, err = openDB(db.Path, roleCheckpointer)
 	if err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
@@ -211,14 +171,6 @@ func (db *DB) Open() (err error) {
 	go db.checkpointLoop()
 	go db.unparkLoop()
 	return nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	c := make(url.Values, len(v))
-	for k, vs := range v {
-		c[k] = append([]string(nil), vs...)
-	}
-	return c
 }
 
 // Close stops the writer goroutine, after the batch it is committing, and
@@ -652,12 +604,8 @@ func interpretError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return hookd.Errorf(hookd.ENOTFOUND, "Not found.")
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return hookd.Errorf(hookd.ECONFLICT, "Already exists.")
-		}
+	if isUniqueViolation(err) {
+		return hookd.Errorf(hookd.ECONFLICT, "Already exists.")
 	}
 	return err
 }
