@@ -250,6 +250,9 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 			}
 		}()
 		report.Machine.Hookd = fmt.Sprintf("%s serve (pid %d), db %s", e.proc.Bin, e.proc.PID(), redact(e.proc.DB))
+		if engine := e.proc.Engine(); engine != "" {
+			report.Machine.Hookd += " (" + engine + ")"
+		}
 		if len(e.extra) > 0 {
 			report.Machine.Hookd += fmt.Sprintf(", plus %d --role worker nodes on the same database", len(e.extra))
 		}

@@ -341,6 +341,9 @@ func TestRunTargetSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
+	if got := p.Engine(); !strings.HasPrefix(got, "sqlite: SQLite 3.") {
+		t.Errorf("Engine() = %q, want the banner's sqlite: SQLite 3.x...", got)
+	}
 	var stdout bytes.Buffer
 	results, err := bench.Run(ctx, bench.Options{
 		Scenarios: []string{"throughput", "backlog"}, Smoke: true, Out: t.TempDir(), Stdout: &stdout,

@@ -259,6 +259,23 @@ func (p *Process) Stop() error {
 
 // lastLines returns up to n last lines of the file at path, for error
 // messages.
+// Engine returns what the server's banner says of its database, such as
+// "sqlite: SQLite 3.50.4, C via cgo", or "" when it has not said.
+func (p *Process) Engine() string {
+	b, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Database"); ok {
+			if i := strings.LastIndexByte(rest, '('); i >= 0 {
+				return strings.TrimSuffix(strings.TrimSpace(rest[i+1:]), ")")
+			}
+		}
+	}
+	return ""
+}
+
 func lastLines(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -260,7 +260,11 @@ func (m *Main) printBanner() {
 		fmt.Fprintf(w, "  Console   %s/console\n", base)
 	}
 	fmt.Fprintf(w, "  Metrics   %s/metrics\n", base)
-	fmt.Fprintf(w, "  Database  %s (%s)\n", redactDSN(cfg.DB), m.Store.Kind)
+	kind := m.Store.Kind
+	if m.Store.Engine != "" {
+		kind += ": " + m.Store.Engine
+	}
+	fmt.Fprintf(w, "  Database  %s (%s)\n", redactDSN(cfg.DB), kind)
 	fmt.Fprintf(w, "  Bodies    %s JSON\n", cfg.BodyFormat)
 	if m.Store.Encrypted {
 		fmt.Fprintln(w, "  Secrets   encrypted at rest (HOOKD_ENCRYPTION_KEY)")

@@ -16,7 +16,10 @@ import (
 // domain's service interfaces.
 type Store struct {
 	// Kind is "sqlite" or "postgres".
-	Kind       string
+	Kind string
+	// Engine says which SQLite build a "sqlite" store runs on (see
+	// sqlite.Driver); empty for PostgreSQL.
+	Engine     string
 	Tenants    hookd.TenantService
 	Webhooks   hookd.WebhookService
 	Events     hookd.EventService
@@ -60,7 +63,7 @@ func OpenStore(dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", dsn, err)
 	}
 	return &Store{
-		Kind: "sqlite", Tenants: sqlite.NewTenantService(db), Webhooks: sqlite.NewWebhookService(db),
+		Kind: "sqlite", Engine: sqlite.Driver, Tenants: sqlite.NewTenantService(db), Webhooks: sqlite.NewWebhookService(db),
 		Events: sqlite.NewEventService(db), Deliveries: sqlite.NewDeliveryService(db),
 		Sandbox: sqlite.NewSandboxStore(db), Encrypted: box != nil,
 		ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func()) { db.OnWork = f }, close: db.Close,
