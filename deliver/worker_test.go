@@ -678,14 +678,16 @@ func TestWorker_Breaker(t *testing.T) {
 }
 
 // TestWorker_Isolation: with half of 20 webhooks hanging, the other half
-// still get every delivery, and no webhook exceeds its concurrency limit.
+// still get every delivery, and no webhook exceeds its concurrency limit:
+// StartConcurrency for the hanging ones, none of whose attempts succeeded.
 func TestWorker_Isolation(t *testing.T) {
 	t.Parallel()
-	const perWebhook = 4
+	const perWebhook, start = 4, 2
 	b := setup(t, func(w *Worker) {
 		w.PollInterval = 5 * time.Millisecond
 		w.Timeout = time.Minute
 		w.PerWebhookConcurrency = perWebhook
+		w.StartConcurrency = start
 		w.Concurrency = 64
 	})
 	release := make(chan struct{})
@@ -735,9 +737,68 @@ func TestWorker_Isolation(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for path, n := range peak {
-		if n > perWebhook {
-			t.Errorf("peak concurrency of %s got %d, want at most %d", path, n, perWebhook)
+		limit := perWebhook
+		if strings.HasPrefix(path, "/hang") {
+			limit = start
 		}
+		if n > limit {
+			t.Errorf("peak concurrency of %s got %d, want at most %d", path, n, limit)
+		}
+	}
+}
+
+// TestWorker_ConcurrencyGrows: a webhook starts with StartConcurrency
+// attempts in flight and gets PerWebhookConcurrency once one succeeds.
+func TestWorker_ConcurrencyGrows(t *testing.T) {
+	t.Parallel()
+	const perWebhook, start = 6, 2
+	b := setup(t, func(w *Worker) {
+		w.PollInterval = 5 * time.Millisecond
+		w.Timeout = time.Minute
+		w.PerWebhookConcurrency = perWebhook
+		w.StartConcurrency = start
+	})
+	gate := make(chan struct{}) // one receive lets one request answer
+	var mu sync.Mutex
+	current, peak := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		current++
+		peak = max(peak, current)
+		mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		current--
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(gate) })
+	wh := b.store.addWebhook(&hookd.Webhook{URL: srv.URL + "/grow"})
+	for range 20 {
+		b.store.publish(wh, "accounts.added", accountData, "", b.clock.Now())
+	}
+	b.w.Wake()
+	inFlight := func(n int) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return current == n }
+	}
+	waitFor(t, "StartConcurrency attempts in flight", inFlight(start))
+	time.Sleep(50 * time.Millisecond) // room for a wrong extra one to arrive
+	mu.Lock()
+	if peak != start {
+		t.Errorf("before any success: peak %d in flight, want %d", peak, start)
+	}
+	mu.Unlock()
+	gate <- struct{}{}
+	waitFor(t, "PerWebhookConcurrency attempts in flight after a success", inFlight(perWebhook))
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if peak != perWebhook {
+		t.Errorf("after a success: peak %d in flight, want %d", peak, perWebhook)
 	}
 }
 
