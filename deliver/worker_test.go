@@ -677,6 +677,17 @@ func TestWorker_Breaker(t *testing.T) {
 	}
 }
 
+// limited configures a worker for the concurrency tests: quick polls, a
+// timeout no test reaches, and the two per-webhook limits.
+func limited(perWebhook, start int) func(*Worker) {
+	return func(w *Worker) {
+		w.PollInterval = 5 * time.Millisecond
+		w.Timeout = time.Minute
+		w.PerWebhookConcurrency = perWebhook
+		w.StartConcurrency = start
+	}
+}
+
 // TestWorker_Isolation: with half of 20 webhooks hanging, the other half
 // still get every delivery, and no webhook exceeds its concurrency limit:
 // StartConcurrency for the hanging ones, none of whose attempts succeeded.
@@ -684,10 +695,7 @@ func TestWorker_Isolation(t *testing.T) {
 	t.Parallel()
 	const perWebhook, start = 4, 2
 	b := setup(t, func(w *Worker) {
-		w.PollInterval = 5 * time.Millisecond
-		w.Timeout = time.Minute
-		w.PerWebhookConcurrency = perWebhook
-		w.StartConcurrency = start
+		limited(perWebhook, start)(w)
 		w.Concurrency = 64
 	})
 	release := make(chan struct{})
@@ -752,12 +760,7 @@ func TestWorker_Isolation(t *testing.T) {
 func TestWorker_ConcurrencyGrows(t *testing.T) {
 	t.Parallel()
 	const perWebhook, start = 6, 2
-	b := setup(t, func(w *Worker) {
-		w.PollInterval = 5 * time.Millisecond
-		w.Timeout = time.Minute
-		w.PerWebhookConcurrency = perWebhook
-		w.StartConcurrency = start
-	})
+	b := setup(t, limited(perWebhook, start))
 	gate := make(chan struct{}) // one receive lets one request answer
 	var mu sync.Mutex
 	current, peak := 0, 0
