@@ -257,10 +257,8 @@ func (p *Process) Stop() error {
 	return fmt.Errorf("hookd (pid %d) did not stop within 30s; killed", p.PID())
 }
 
-// lastLines returns up to n last lines of the file at path, for error
-// messages.
 // Engine returns what the server's banner says of its database, such as
-// "sqlite: SQLite 3.50.4, C via cgo", or "" when it has not said.
+// "sqlite: SQLite 3.54.1, C via cgo", or "" when it has not said.
 func (p *Process) Engine() string {
 	b, err := os.ReadFile(p.LogPath)
 	if err != nil {
@@ -276,6 +274,8 @@ func (p *Process) Engine() string {
 	return ""
 }
 
+// lastLines returns up to n last lines of the file at path, for error
+// messages.
 func lastLines(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
