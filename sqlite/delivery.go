@@ -348,7 +348,10 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 
 // busy reports whether req excludes webhooks that are not blocked.
 func busy(req hookd.ClaimRequest) bool {
-	if len(req.ExcludeWebhooks) > len(req.Blocked) {
+	switch {
+	case len(req.ExcludeWebhooks) == 0:
+		return false // most claims: no map to build
+	case len(req.ExcludeWebhooks) > len(req.Blocked):
 		return true
 	}
 	blocked := make(map[string]bool, len(req.Blocked))

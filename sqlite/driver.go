@@ -11,8 +11,11 @@ const (
 
 // pragmas returns the settings a connection of role r applies when it
 // opens, in order, as "name=value". The driver files (driver_cgo.go,
-// driver_purego.go) apply them, with the write lock taken at BEGIN on
-// writer connections.
+// driver_purego.go) apply them, and open writer connections with
+// _txlock=immediate: a write transaction takes the write lock at BEGIN, so
+// it waits (busy_timeout) for another process's writer there rather than
+// failing with SQLITE_BUSY when it first writes after a read. (The writer
+// goroutine says BEGIN IMMEDIATE itself; migrations rely on this.)
 func pragmas(r role) []string {
 	// busy_timeout: another connection or process (the CLI while the server
 	// runs) may hold the write lock; wait up to 10 s for it instead of

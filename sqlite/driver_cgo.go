@@ -48,11 +48,7 @@ func openDB(path string, r role) (*sql.DB, error) {
 	// time, so SQLite's own lock around every call is pure cost.
 	q.Set("_mutex", "no")
 	if r == roleWriter {
-		// _txlock=immediate: a write transaction takes the write lock at
-		// BEGIN, so it waits (busy_timeout) for another process's writer
-		// there rather than failing with SQLITE_BUSY when it first writes
-		// after a read. (The writer goroutine says BEGIN IMMEDIATE itself;
-		// migrations use this.)
+		// _txlock=immediate: see pragmas.
 		q.Set("_txlock", "immediate")
 	}
 	return sql.Open(driverName+roleSuffix(r), path+"?"+q.Encode())

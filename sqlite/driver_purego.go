@@ -24,11 +24,7 @@ func openDB(path string, r role) (*sql.DB, error) {
 		q.Add("_pragma", name+"("+value+")")
 	}
 	if r == roleWriter {
-		// _txlock=immediate: a write transaction takes the write lock at
-		// BEGIN, so it waits (busy_timeout) for another process's writer
-		// there rather than failing with SQLITE_BUSY when it first writes
-		// after a read. (The writer goroutine says BEGIN IMMEDIATE itself;
-		// migrations use this.)
+		// _txlock=immediate: see pragmas.
 		q.Set("_txlock", "immediate")
 	}
 	return sql.Open("sqlite", path+"?"+q.Encode())
