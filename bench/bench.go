@@ -398,6 +398,19 @@ func cpuUse(a, b cpuSnapshot, cpus int) *CPUUse {
 	}
 }
 
+// cpuPer returns the CPU time hookd and the bench process used between a
+// and b, in microseconds per item (clock ticks are 1/100 s): what each
+// delivery cost the shared cores. Set beside the bare sender's cost per
+// delivery it shows how much of the ceiling hookd can reach while the
+// cores are busy.
+func cpuPer(a, b cpuSnapshot, n int64) (hookd, bench float64) {
+	if n <= 0 {
+		return 0, 0
+	}
+	per := func(ticks int64) float64 { return round(float64(ticks) * 1e4 / float64(n)) }
+	return per(b.hookd - a.hookd), per(b.self - a.self)
+}
+
 // run runs one scenario and fills in its timing and errors.
 func (e *env) run(ctx context.Context, name string) *Result {
 	r := &Result{Scenario: name, Started: time.Now().UTC(), Params: map[string]any{}}

@@ -310,6 +310,11 @@ func TestRunSmoke(t *testing.T) {
 		t.Fatalf("results %d, want %d", got, want)
 	}
 	checkResults(t, results)
+	for _, name := range []string{"hookd CPU per delivery, 1 webhook", "bench CPU per delivery (publishers and sink), 100 webhooks"} {
+		if m := results[1].Metric(name); m == nil || m.Value < 0 {
+			t.Errorf("throughput %q = %+v, want a value >= 0", name, m)
+		}
+	}
 	for _, f := range []string{"throughput.json", "latency.svg", "backlog.svg", "throughput-1-cpu.pprof", "throughput-100-allocs.pprof", "backlog-cpu.pprof"} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s missing or empty: %v", f, err)
@@ -362,8 +367,10 @@ func TestRunTargetSmoke(t *testing.T) {
 	if got := results[2].Notes; len(got) == 0 || !strings.Contains(got[0], "skipped") {
 		t.Errorf("backlog notes %q, want it skipped with --target", got)
 	}
-	if rss := results[1].Metric("hookd peak RSS, 1 webhook"); rss != nil {
-		t.Errorf("RSS reported for a hookd the bench did not start: %+v", rss)
+	for _, name := range []string{"hookd peak RSS, 1 webhook", "hookd CPU per delivery, 1 webhook"} {
+		if m := results[1].Metric(name); m != nil {
+			t.Errorf("%q reported for a hookd the bench did not start: %+v", name, m)
+		}
 	}
 }
 

@@ -46,12 +46,13 @@ func (e *env) runCeiling(ctx context.Context, r *Result) error {
 	r.Params["concurrency_levels"] = levels
 	best, bestC := 0.0, 0
 	for _, c := range levels {
-		rate, lat, err := e.ceilingRun(ctx, r, c, n)
+		rate, lat, cpu, err := e.ceilingRun(ctx, r, c, n)
 		if err != nil {
 			return err
 		}
 		r.Add(fmt.Sprintf("deliveries/s, %d senders", c), rate, "/s")
 		r.Add(fmt.Sprintf("send-to-receipt p99, %d senders", c), lat.P99, "ms")
+		r.Add(fmt.Sprintf("sender and sink CPU per delivery, %d senders", c), cpu, "µs")
 		if rate > best {
 			best, bestC = rate, c
 		}
@@ -97,8 +98,9 @@ func (e *env) runCeiling(ctx context.Context, r *Result) error {
 }
 
 // ceilingRun sends n deliveries from c concurrent senders as fast as the
-// sink takes them.
-func (e *env) ceilingRun(ctx context.Context, r *Result, c int, n int64) (float64, Latencies, error) {
+// sink takes them, and returns the rate, the latencies and the bench's CPU
+// per delivery (sender and sink), in µs.
+func (e *env) ceilingRun(ctx context.Context, r *Result, c int, n int64) (float64, Latencies, float64, error) {
 	run, t := e.begin(1, n, n)
 	defer e.sink.End(run)
 	s := &Sender{Secret: e.secret, Concurrency: c}
@@ -109,6 +111,7 @@ func (e *env) ceilingRun(ctx context.Context, r *Result, c int, n int64) (float6
 	})
 	var next, sendErrs atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := e.cpuSnapshot()
 	start := time.Now()
 	for range c {
 		wg.Add(1)
@@ -128,10 +131,11 @@ func (e *env) ceilingRun(ctx context.Context, r *Result, c int, n int64) (float6
 	wg.Wait()
 	r.AddError("send_errors", sendErrs.Load())
 	if err := t.Wait(ctx, 30*time.Second, waitLimit(n)); err != nil {
-		return 0, Latencies{}, err
+		return 0, Latencies{}, 0, err
 	}
+	_, self := cpuPer(cpu0, e.cpuSnapshot(), t.Received.Load())
 	addTallyErrors(r, t, "")
-	return rate(t.Received.Load(), span(t, start)), Summarize(latencies(t.Samples())), nil
+	return rate(t.Received.Load(), span(t, start)), Summarize(latencies(t.Samples())), self, nil
 }
 
 // runThroughput publishes Events deliveries' worth of events to 1 webhook,
@@ -179,6 +183,7 @@ func (e *env) throughputRun(ctx context.Context, r *Result, hooks int, eventType
 	if profile && e.proc != nil {
 		prof = e.startProfiles(ctx, e.proc, fmt.Sprintf("throughput-%d", hooks))
 	}
+	cpu0 := e.cpuSnapshot()
 	go func() {
 		published.Store(e.publishBatches(ctx, e.client, newPublishStats(int(events)/e.o.BatchSize+64), eventType, events, e.o.Publishers, e.o.BatchSize))
 	}()
@@ -186,6 +191,7 @@ func (e *env) throughputRun(ctx context.Context, r *Result, hooks int, eventType
 	for published.Load() == nil && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
+	hookdCPU, benchCPU := cpuPer(cpu0, e.cpuSnapshot(), t.Received.Load())
 	prof.wait(r)
 	peak := rss.Stop()
 	if ps := published.Load(); ps != nil {
@@ -212,8 +218,10 @@ func (e *env) throughputRun(ctx context.Context, r *Result, hooks int, eventType
 	r.Add("publish-to-receipt p50 (saturated), "+label, lat.P50, "ms")
 	r.Add("publish-to-receipt p99 (saturated), "+label, lat.P99, "ms")
 	if e.proc != nil {
+		r.Add("hookd CPU per delivery, "+label, hookdCPU, "µs")
 		r.Add("hookd peak RSS, "+label, peak, "MB")
 	}
+	r.Add("bench CPU per delivery (publishers and sink), "+label, benchCPU, "µs")
 	return nil
 }
 

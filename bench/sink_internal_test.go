@@ -72,3 +72,15 @@ func TestCPUAccounting(t *testing.T) {
 		t.Errorf("cpuUse got %+v, want %+v", *got, want)
 	}
 }
+
+func TestCPUPer(t *testing.T) {
+	a := cpuSnapshot{hookd: 100, self: 40}
+	b := cpuSnapshot{hookd: 250, self: 90}
+	// 150 ticks (1.5 s) of hookd and 50 (0.5 s) of the bench over 1,000 items.
+	if h, s := cpuPer(a, b, 1000); h != 1500 || s != 500 {
+		t.Errorf("cpuPer = %v, %v µs, want 1500, 500", h, s)
+	}
+	if h, s := cpuPer(a, b, 0); h != 0 || s != 0 {
+		t.Errorf("cpuPer of no items = %v, %v, want 0, 0", h, s)
+	}
+}
