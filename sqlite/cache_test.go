@@ -31,21 +31,111 @@ func TestRowCache_Webhooks(t *testing.T) {
 	}
 }
 
+// bigEvents returns n events of about 4 KB, with IDs prefix0, prefix1...
+func bigEvents(prefix string, n int) []*hookd.Event {
+	data := []byte(`{"x":"` + strings.Repeat("y", 4000) + `"}`)
+	es := make([]*hookd.Event, n)
+	for i := range es {
+		es[i] = &hookd.Event{ID: fmt.Sprint(prefix, i), Data: data}
+	}
+	return es
+}
+
+func cached(c *rowCache, ids ...string) (kept []string) {
+	_, got, _, _ := c.lookup(nil, ids)
+	for _, id := range ids {
+		if got[id] != nil {
+			kept = append(kept, id)
+		}
+	}
+	return kept
+}
+
 func TestRowCache_EventsBounded(t *testing.T) {
 	var c rowCache
-	data := []byte(`{"x":"` + strings.Repeat("y", 4000) + `"}`)
-	const n = 2 * maxCachedEventBytes / 4096
-	for i := range n {
-		c.keepEvents(&hookd.Event{ID: fmt.Sprint(i), Data: data})
+	n := 2 * maxCachedEventBytes / 4096
+	es := bigEvents("p", n)
+	for _, e := range es {
+		c.keepPublished(e, 1)
 	}
 	if c.eventBytes > maxCachedEventBytes {
 		t.Errorf("kept %d bytes of events, want at most %d", c.eventBytes, maxCachedEventBytes)
 	}
-	_, got, _, missing := c.lookup(nil, []string{"0", fmt.Sprint(n - 1)})
-	if got[fmt.Sprint(n-1)] == nil || len(missing) != 1 || missing[0] != "0" {
-		t.Errorf("lookup got %d events, missing %v; want the newest kept and the oldest dropped", len(got), missing)
+	// Full, the cache keeps the oldest, which claims take first, and
+	// turns the newest away.
+	if got := cached(&c, "p0", fmt.Sprint("p", n-1)); len(got) != 1 || got[0] != "p0" {
+		t.Errorf("kept %v of the oldest and newest, want [p0]", got)
 	}
-	if len(c.events) != len(c.order)-c.head {
+	if len(c.events) > len(c.order)-c.head {
 		t.Errorf("events map has %d, order %d: out of step", len(c.events), len(c.order)-c.head)
+	}
+}
+
+func TestRowCache_EventsClaimed(t *testing.T) {
+	var c rowCache
+	fanout := &hookd.Event{ID: "fanout", Data: []byte(`{}`)}
+	c.keepPublished(fanout, 3)
+	c.claimedEvents([]string{"fanout", "fanout"})
+	if got := cached(&c, "fanout"); len(got) != 1 {
+		t.Fatalf("dropped an event with a delivery left to claim")
+	}
+	c.claimedEvents([]string{"fanout"})
+	if got := cached(&c, "fanout"); len(got) != 0 || c.eventBytes != 0 {
+		t.Fatalf("kept an event whose deliveries were all claimed (%d bytes)", c.eventBytes)
+	}
+
+	// Claims taking the oldest events make room for new ones.
+	es := bigEvents("p", maxCachedEventBytes/4096)
+	for _, e := range es {
+		c.keepPublished(e, 1)
+	}
+	late := bigEvents("late", 1)[0]
+	c.keepPublished(late, 1)
+	if len(cached(&c, "late0")) != 0 {
+		t.Fatalf("kept an event past the bound")
+	}
+	c.claimedEvents([]string{"p0", "p1"})
+	c.keepPublished(late, 1)
+	if len(cached(&c, "late0")) != 1 {
+		t.Errorf("did not keep a new event once claims had taken older ones")
+	}
+}
+
+func TestRowCache_EventsMakeRoom(t *testing.T) {
+	var c rowCache
+	es := bigEvents("r", maxCachedEventBytes/4096)
+	read := make(map[string]*hookd.Event)
+	for _, e := range es {
+		read[e.ID] = e
+	}
+	c.keepRead(read)
+	if len(c.events) == 0 {
+		t.Fatal("kept none of the events claims read")
+	}
+	// Events claims read give way to published ones.
+	pub := bigEvents("p", 2)
+	for _, e := range pub {
+		c.keepPublished(e, 1)
+	}
+	if got := cached(&c, "p0", "p1"); len(got) != 2 {
+		t.Fatalf("kept %v of the published events, want both: read events make room first", got)
+	}
+
+	// Published events kept for longer than staleEvent give way too: their
+	// deliveries may never be claimed (parked, deleted).
+	c = rowCache{}
+	for _, e := range bigEvents("old", maxCachedEventBytes/4096) {
+		c.keepPublished(e, 1)
+	}
+	c.keepPublished(pub[0], 1)
+	if len(cached(&c, "p0")) != 0 {
+		t.Fatal("kept an event past the bound")
+	}
+	for _, ce := range c.events {
+		ce.kept = ce.kept.Add(-staleEvent)
+	}
+	c.keepPublished(pub[0], 1)
+	if len(cached(&c, "p0")) != 1 {
+		t.Errorf("stale events did not make room")
 	}
 }

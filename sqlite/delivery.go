@@ -329,11 +329,14 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		if err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
-		for _, e := range loaded {
-			s.db.cache.keepEvents(e)
-			events[e.ID] = e
-		}
+		s.db.cache.keepRead(loaded)
+		maps.Copy(events, loaded)
 	}
+	claimedEvents := make([]string, len(ds))
+	for i, d := range ds {
+		claimedEvents[i] = d.EventID
+	}
+	s.db.cache.claimedEvents(claimedEvents)
 	tasks := make([]*hookd.Task, 0, len(ds))
 	for _, d := range ds {
 		w, e := webhooks[d.WebhookID], events[d.EventID]

@@ -126,7 +126,7 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 		// Before the commit: the commit wakes the worker, whose claim
 		// would otherwise often come first and read the event back. An
 		// event kept for a publish rolled back is never asked for.
-		tx.db.cache.keepEvents(e)
+		tx.db.cache.keepPublished(e, len(eager))
 	}
 	return hookd.PublishResult{EventID: e.ID, Deliveries: len(ids)}, parked, nil
 }
