@@ -36,7 +36,14 @@ type Event struct {
 }
 
 // Validate checks a published event's type and payload shapes.
-func (e *Event) Validate() error {
+func (e *Event) Validate() error { return e.validate(true) }
+
+// ValidateDecoded is Validate for an event whose Data and Resource were
+// taken from a JSON document already checked whole (the API's request
+// body): it checks that they are objects without scanning them again.
+func (e *Event) ValidateDecoded() error { return e.validate(false) }
+
+func (e *Event) validate(scan bool) error {
 	var fe FieldErrors
 	if e.Type == "" {
 		fe.Add("event", "This field is required.")
@@ -45,10 +52,10 @@ func (e *Event) Validate() error {
 	}
 	if len(e.Data) == 0 {
 		fe.Add("data", "This field is required.")
-	} else if !isJSONObject(e.Data) {
+	} else if !isJSONObject(e.Data, scan) {
 		fe.Add("data", "Expected a JSON object.")
 	}
-	if len(e.Resource) > 0 && !isJSONObject(e.Resource) {
+	if len(e.Resource) > 0 && !isJSONObject(e.Resource, scan) {
 		fe.Add("resource", "Expected a JSON object.")
 	}
 	if utf8.RuneCountInString(e.IdempotencyKey) > MaxIdempotencyKeyLength {
@@ -57,9 +64,11 @@ func (e *Event) Validate() error {
 	return fe.Err()
 }
 
-func isJSONObject(b json.RawMessage) bool {
+// isJSONObject reports whether b is a JSON object; b is known to be valid
+// JSON unless scan is set.
+func isJSONObject(b json.RawMessage, scan bool) bool {
 	b = bytes.TrimSpace(b)
-	return len(b) >= 2 && b[0] == '{' && json.Valid(b)
+	return len(b) >= 2 && b[0] == '{' && (!scan || json.Valid(b))
 }
 
 // NormalizeData returns data, a JSON object, compacted with its "account"

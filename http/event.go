@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -58,31 +57,34 @@ func (s *Server) handleEventPublish(w http.ResponseWriter, r *http.Request) {
 // order; if any event is invalid, answers 400 keyed by index and publishes
 // none.
 func (s *Server) handleEventPublishBatch(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
+	data, err := readBody(w, r)
 	if err != nil {
 		Error(w, r, err)
 		return
 	}
-	raw, ok := o["events"]
-	switch k := kind(raw); {
-	case !ok:
-		Error(w, r, hookd.FieldError("events", msgRequired))
-		return
-	case k == "NoneType":
-		Error(w, r, hookd.FieldError("events", msgNull))
-		return
-	case k != "list":
-		Error(w, r, hookd.FieldError("events", fmt.Sprintf("Expected a list of items but got type %q.", k)))
-		return
-	}
-	// Most batches are a list of objects: decode them in one pass, and
-	// only when that fails item by item, to say which items are wrong.
-	var objs []object
-	if err := json.Unmarshal(raw, &objs); err != nil || slices.ContainsFunc(objs, func(o object) bool { return o == nil }) {
-		objs = nil
-	}
+	// Most batches are a list of objects: split them in one pass, and
+	// only when that fails decode the body, item by item if need be, to
+	// say what is wrong.
+	objs, ok := splitBatch(data)
 	var items []json.RawMessage
-	if objs == nil {
+	if !ok {
+		o, err := decodeObject(data)
+		if err != nil {
+			Error(w, r, err)
+			return
+		}
+		raw, ok := o["events"]
+		switch k := kind(raw); {
+		case !ok:
+			Error(w, r, hookd.FieldError("events", msgRequired))
+			return
+		case k == "NoneType":
+			Error(w, r, hookd.FieldError("events", msgNull))
+			return
+		case k != "list":
+			Error(w, r, hookd.FieldError("events", fmt.Sprintf("Expected a list of items but got type %q.", k)))
+			return
+		}
 		if err := json.Unmarshal(raw, &items); err != nil {
 			Error(w, r, hookd.FieldError("events", `Expected a list of items but got type "list".`))
 			return
@@ -172,7 +174,8 @@ func decodeEvent(o object, tenant string, now time.Time) (*hookd.Event, hookd.Fi
 		}
 		e.Webhooks = v
 	}
-	mergeFieldErrors(&fe, e.Validate())
+	// Data and Resource come from a request body decoded whole.
+	mergeFieldErrors(&fe, e.ValidateDecoded())
 	if len(fe) > 0 {
 		return nil, fe
 	}

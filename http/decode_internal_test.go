@@ -1,0 +1,104 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// batchByDecoder decodes a batch body as encoding/json does: the events of
+// an object's "events" member, when every one is an object.
+func batchByDecoder(data []byte) ([]object, bool) {
+	var o object
+	if err := json.Unmarshal(data, &o); err != nil || o == nil {
+		return nil, false
+	}
+	raw, ok := o["events"]
+	if !ok {
+		return nil, false
+	}
+	var objs []object
+	if err := json.Unmarshal(raw, &objs); err != nil || objs == nil {
+		return nil, false
+	}
+	for _, e := range objs {
+		if e == nil {
+			return nil, false
+		}
+	}
+	return objs, true
+}
+
+func sameObjects(a, b []object) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for k, v := range a[i] {
+			if w, ok := b[i][k]; !ok || !bytes.Equal(v, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+var batchSeeds = []string{
+	`{"events":[{"event":"accounts.added","data":{"account":"a","user":"u"}}]}`,
+	` { "events" : [ { "event" : "accounts.added" , "data" : { "a" : [1, "x\"]}", {"b": null}] } , "resource" : {} } , {} ] , "x" : 1 } `,
+	`{"events":[{"event":"a","event":"b","data":1.5e3,"k":true,"n":null,"f":false}],"events":[{"x":-0}]}`,
+	`{"events":[]}`,
+	`{"events":[{"\u0065vent":"accounts.added","data":{}}]}`,
+	`{"events":[{"event":"accounts.added","data":{}},"x",null,{}]}`,
+	`{"events":"x"}`,
+	`{"events":null}`,
+	`{"other":[{}]}`,
+	`{"events":[{"évent":1}]}`,
+	`[{"events":[]}]`,
+	`{"events":[{"a":"\\"}]}`,
+	`{"events":[{}]} x`,
+	`{`,
+	``,
+}
+
+func TestSplitBatch(t *testing.T) {
+	for _, s := range batchSeeds {
+		got, ok := splitBatch([]byte(s))
+		want, wantOK := batchByDecoder([]byte(s))
+		if ok && (!wantOK || !sameObjects(got, want)) {
+			t.Errorf("splitBatch(%s) = %q, want %q (decoder ok %v)", s, got, want, wantOK)
+		}
+	}
+	// The fast path takes the common bodies, and only plain names.
+	for _, s := range batchSeeds[:4] {
+		if _, ok := splitBatch([]byte(s)); !ok {
+			t.Errorf("splitBatch(%s) fell back to the decoder", s)
+		}
+	}
+	for _, s := range []string{batchSeeds[4], batchSeeds[5], batchSeeds[9], `{"events":[{}]} x`} {
+		if _, ok := splitBatch([]byte(s)); ok {
+			t.Errorf("splitBatch(%s) took a body it must leave to the decoder", s)
+		}
+	}
+}
+
+// FuzzSplitBatch checks that whenever splitBatch takes a body, it finds
+// exactly the events encoding/json finds.
+func FuzzSplitBatch(f *testing.F) {
+	for _, s := range batchSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := splitBatch(data)
+		if !ok {
+			return
+		}
+		want, wantOK := batchByDecoder(data)
+		if !wantOK || !sameObjects(got, want) {
+			t.Fatalf("splitBatch(%q) = %q, encoding/json finds %q (ok %v)", data, got, want, wantOK)
+		}
+	})
+}
