@@ -79,6 +79,9 @@ func decodeObject(data []byte) (object, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return object{}, nil
 	}
+	if o, ok := splitObject(data); ok {
+		return o, nil
+	}
 	// Unmarshal checks the whole input before it decodes any of it, so a
 	// syntax error comes first, then a value that is not an object.
 	var o object
@@ -337,6 +340,21 @@ func splitBatch(data []byte) (events []object, ok bool) {
 		return nil, false
 	}
 	return events, true
+}
+
+// splitObject is decodeObject for the common body: a valid JSON object
+// whose member names are plain ASCII, split into its members in one pass
+// after json.Valid, without decoding a value. ok is false when it cannot
+// tell, and encoding/json decides.
+func splitObject(data []byte) (object, bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	o := object{}
+	if _, ok := members(data, skipSpace(data, 0), func(name string, value []byte) { o[name] = value }); !ok {
+		return nil, false
+	}
+	return o, true
 }
 
 // splitObjects splits a valid JSON array of objects into their members.

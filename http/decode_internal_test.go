@@ -85,13 +85,19 @@ func TestSplitBatch(t *testing.T) {
 	}
 }
 
-// FuzzSplitBatch checks that whenever splitBatch takes a body, it finds
-// exactly the events encoding/json finds.
+// FuzzSplitBatch checks that whenever splitBatch or splitObject takes a
+// body, it finds exactly what encoding/json finds.
 func FuzzSplitBatch(f *testing.F) {
 	for _, s := range batchSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if o, ok := splitObject(data); ok {
+			var want object
+			if err := json.Unmarshal(data, &want); err != nil || want == nil || !sameObjects([]object{o}, []object{want}) {
+				t.Fatalf("splitObject(%q) = %q, encoding/json finds %q (%v)", data, o, want, err)
+			}
+		}
 		got, ok := splitBatch(data)
 		if !ok {
 			return
