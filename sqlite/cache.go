@@ -175,7 +175,25 @@ func (c *rowCache) keepLocked(e *hookd.Event, left int, now time.Time) {
 	c.events[e.ID] = &cachedEvent{e: e, left: left, kept: now}
 	c.order = append(c.order, e.ID)
 	c.eventBytes += size
-	if c.head > len(c.order)/2 && c.head > 1024 {
+	c.compactLocked()
+}
+
+// compactLocked keeps order from growing with the IDs of events no longer
+// kept: those before its head, and those claims dropped from anywhere in
+// it, once they outnumber the events kept (and 1,024).
+func (c *rowCache) compactLocked() {
+	if dead := len(c.order) - c.head - len(c.events); dead > len(c.events) && dead > 1024 {
+		live := c.order[:0]
+		seen := make(map[string]bool, len(c.events))
+		for _, id := range c.order[c.head:] {
+			if _, ok := c.events[id]; ok && !seen[id] { // an ID dropped, then kept again
+				seen[id] = true
+				live = append(live, id)
+			}
+		}
+		clear(c.order[len(live):])
+		c.order, c.head = live, 0
+	} else if c.head > len(c.order)/2 && c.head > 1024 {
 		c.order = append(c.order[:0], c.order[c.head:]...)
 		c.head = 0
 	}
@@ -196,6 +214,7 @@ func (c *rowCache) claimedEvents(ids []string) {
 			c.dropLocked(id, ce)
 		}
 	}
+	c.compactLocked()
 }
 
 // dropLocked forgets a kept event; its ID stays in order until the head

@@ -101,6 +101,26 @@ func TestRowCache_EventsClaimed(t *testing.T) {
 	}
 }
 
+// TestRowCache_EventsOrderBounded checks that the cache's record of the
+// order events came in does not grow with every event published when
+// claims take them before the cache fills.
+func TestRowCache_EventsOrderBounded(t *testing.T) {
+	var c rowCache
+	stuck := &hookd.Event{ID: "never claimed", Data: []byte(`{}`)}
+	c.keepPublished(stuck, 1)
+	for i := range 100_000 {
+		id := fmt.Sprint(i)
+		c.keepPublished(&hookd.Event{ID: id, Data: []byte(`{}`)}, 1)
+		c.claimedEvents([]string{id})
+	}
+	if len(c.order) > 4096 || len(c.events) != 1 {
+		t.Errorf("after 100,000 events published and claimed: order holds %d IDs, %d events kept; want at most 4,096 and 1", len(c.order), len(c.events))
+	}
+	if len(cached(&c, "never claimed")) != 1 {
+		t.Errorf("dropped the event still waiting for its claim")
+	}
+}
+
 func TestRowCache_EventsMakeRoom(t *testing.T) {
 	var c rowCache
 	es := bigEvents("r", maxCachedEventBytes/4096)
