@@ -350,11 +350,16 @@ func splitObject(data []byte) (object, bool) {
 	if !json.Valid(data) {
 		return nil, false
 	}
-	o := object{}
-	if _, ok := members(data, skipSpace(data, 0), func(name string, value []byte) { o[name] = value }); !ok {
-		return nil, false
-	}
-	return o, true
+	o, _, ok := objectAt(data, skipSpace(data, 0))
+	return o, ok
+}
+
+// objectAt splits the valid JSON object starting at data[i] into its
+// members, and returns the index just past it (see members).
+func objectAt(data []byte, i int) (o object, end int, ok bool) {
+	o = object{}
+	end, ok = members(data, i, func(name string, value []byte) { o[name] = value })
+	return o, end, ok
 }
 
 // splitObjects splits a valid JSON array of objects into their members.
@@ -368,8 +373,7 @@ func splitObjects(data []byte) ([]object, bool) {
 		return objs, true
 	}
 	for {
-		o := object{}
-		end, ok := members(data, i, func(name string, value []byte) { o[name] = value })
+		o, end, ok := objectAt(data, i)
 		if !ok {
 			return nil, false
 		}
