@@ -330,13 +330,12 @@ func splitBatch(data []byte) (events []object, ok bool) {
 	if !json.Valid(data) {
 		return nil, false
 	}
-	found, eventsOK := false, false
+	eventsOK := false // stays false unless an "events" member is found
 	if _, ok := members(data, skipSpace(data, 0), func(name string, value []byte) {
 		if name == "events" {
-			found = true
 			events, eventsOK = splitObjects(value)
 		}
-	}); !ok || !found || !eventsOK {
+	}); !ok || !eventsOK {
 		return nil, false
 	}
 	return events, true

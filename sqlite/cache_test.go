@@ -41,6 +41,15 @@ func bigEvents(prefix string, n int) []*hookd.Event {
 	return es
 }
 
+// claimsOf returns one claimed delivery of each event ID given.
+func claimsOf(eventIDs ...string) []*hookd.Delivery {
+	ds := make([]*hookd.Delivery, len(eventIDs))
+	for i, id := range eventIDs {
+		ds[i] = &hookd.Delivery{EventID: id}
+	}
+	return ds
+}
+
 func cached(c *rowCache, ids ...string) (kept []string) {
 	_, got, _, _ := c.lookup(nil, ids)
 	for _, id := range ids {
@@ -75,11 +84,11 @@ func TestRowCache_EventsClaimed(t *testing.T) {
 	var c rowCache
 	fanout := &hookd.Event{ID: "fanout", Data: []byte(`{}`)}
 	c.keepPublished(fanout, 3)
-	c.claimedEvents([]string{"fanout", "fanout"})
+	c.claimedEvents(claimsOf("fanout", "fanout"))
 	if got := cached(&c, "fanout"); len(got) != 1 {
 		t.Fatalf("dropped an event with a delivery left to claim")
 	}
-	c.claimedEvents([]string{"fanout"})
+	c.claimedEvents(claimsOf("fanout"))
 	if got := cached(&c, "fanout"); len(got) != 0 || c.eventBytes != 0 {
 		t.Fatalf("kept an event whose deliveries were all claimed (%d bytes)", c.eventBytes)
 	}
@@ -94,7 +103,7 @@ func TestRowCache_EventsClaimed(t *testing.T) {
 	if len(cached(&c, "late0")) != 0 {
 		t.Fatalf("kept an event past the bound")
 	}
-	c.claimedEvents([]string{"p0", "p1"})
+	c.claimedEvents(claimsOf("p0", "p1"))
 	c.keepPublished(late, 1)
 	if len(cached(&c, "late0")) != 1 {
 		t.Errorf("did not keep a new event once claims had taken older ones")
@@ -111,7 +120,7 @@ func TestRowCache_EventsOrderBounded(t *testing.T) {
 	for i := range 100_000 {
 		id := fmt.Sprint(i)
 		c.keepPublished(&hookd.Event{ID: id, Data: []byte(`{}`)}, 1)
-		c.claimedEvents([]string{id})
+		c.claimedEvents(claimsOf(id))
 	}
 	if len(c.order) > 4096 || len(c.events) != 1 {
 		t.Errorf("after 100,000 events published and claimed: order holds %d IDs, %d events kept; want at most 4,096 and 1", len(c.order), len(c.events))

@@ -332,11 +332,7 @@ func (s *DeliveryService) ClaimDeliveries(ctx context.Context, req hookd.ClaimRe
 		s.db.cache.keepRead(loaded)
 		maps.Copy(events, loaded)
 	}
-	claimedEvents := make([]string, len(ds))
-	for i, d := range ds {
-		claimedEvents[i] = d.EventID
-	}
-	s.db.cache.claimedEvents(claimedEvents)
+	s.db.cache.claimedEvents(ds)
 	tasks := make([]*hookd.Task, 0, len(ds))
 	for _, d := range ds {
 		w, e := webhooks[d.WebhookID], events[d.EventID]
