@@ -61,12 +61,14 @@ type fairClaimer struct {
 	reset  time.Time // when the cursors were last dropped (wall clock)
 	forgot time.Time // when next was last cleared (wall clock)
 
-	// next remembers, until the cursors are dropped, the index seeks that
-	// enumerate lanes: for a tenant (or "" for the tenants), the key after
-	// a key. Claims that exclude webhooks all walk the lanes, and each
-	// walk would otherwise seek a key per webhook of the tenant, excluded
-	// or not. A lane that comes or goes meanwhile is seen when they are
-	// dropped, within fairEvery.
+	// next remembers, for up to fairEvery, the index seeks that enumerate
+	// lanes: for a tenant (or "" for the tenants), the key after a key.
+	// Claims that exclude webhooks all walk the lanes, and each walk would
+	// otherwise seek a key per webhook of the tenant, excluded or not.
+	// Deliveries that land may open lanes, so landed forgets them: else
+	// the claims right after a publish could miss its new lanes, and the
+	// worker, finding nothing, would sleep until its next poll. A lane
+	// that goes meanwhile only costs an empty scan.
 	next map[[2]string]sql.NullString
 }
 
@@ -111,7 +113,8 @@ func (f *fairClaimer) expireCursors() {
 
 // landed notes deliveries made due at due (unix microseconds) or later,
 // committed: the cursors past that point are dropped, so the next claim
-// scans for them from the start.
+// scans for them from the start, and the remembered seeks, so that it
+// finds their lanes.
 func (f *fairClaimer) landed(due int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -132,6 +135,7 @@ func (f *fairClaimer) landed(due int64) {
 			delete(f.laneAt, l)
 		}
 	}
+	clear(f.next)
 }
 
 // nextKey returns the smallest key of scope's lanes after after ("" for

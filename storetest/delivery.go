@@ -367,6 +367,33 @@ func exerciseDeliveryClaim(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	// Claims that exclude webhooks must not hide what is published after
+	// them: the next claim finds the new deliveries, also those of a
+	// webhook that had none pending before. (The SQLite store remembered
+	// which webhooks had pending deliveries for a moment, and its worker
+	// slept until the next poll, a second later.)
+	t.Run("ExcludeWebhooksNewWork", func(t *testing.T) {
+		b := setup(t, open)
+		w1 := b.mustWebhook(t)
+		req := hookd.ClaimRequest{Now: b.at(time.Hour), Limit: 10, Lease: lease, ExcludeWebhooks: []string{w1.ID}}
+		if tasks := b.mustClaim(t, req); len(tasks) != 0 {
+			t.Fatalf("claim with nothing pending got %s, want nothing", dump(taskIDs(tasks)))
+		}
+		w2 := b.mustWebhook(t)
+		b.mustDeliver(t, b.t0)
+		tasks := b.mustClaim(t, req)
+		if len(tasks) != 1 || tasks[0].Delivery.WebhookID != w2.ID {
+			t.Fatalf("claim after a publish got %s, want w2's delivery", dump(taskIDs(tasks)))
+		}
+		w3 := b.mustWebhook(t)
+		b.mustDeliver(t, b.at(time.Second))
+		req.ExcludeWebhooks = []string{w1.ID, w2.ID}
+		tasks = b.mustClaim(t, req)
+		if len(tasks) != 1 || tasks[0].Delivery.WebhookID != w3.ID {
+			t.Fatalf("claim after a publish to a new webhook got %s, want w3's delivery", dump(taskIDs(tasks)))
+		}
+	})
+
 	t.Run("Blocked", func(t *testing.T) {
 		// A blocked webhook's due deliveries are left out as long as it
 		// is excluded, and found again by the first claim that does not
