@@ -323,15 +323,18 @@ func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// loop claims and dispatches until ctx ends: again at once after a full
-// batch, otherwise on Wake or every PollInterval, backing off on errors.
+// loop claims and dispatches until ctx ends: again at once after a claim
+// that took any deliveries, otherwise on Wake or every PollInterval,
+// backing off on errors. A claim may take fewer than it could while more
+// are due (the SQLite store's lane walks reach 16 webhooks each), so only
+// a claim that takes none lets the loop wait.
 func (w *Worker) loop(ctx context.Context) {
 	defer close(w.loopDone)
 	ticker := time.NewTicker(w.PollInterval)
 	defer ticker.Stop()
 	var backoff time.Duration
 	for {
-		_, full, err := w.claim(ctx)
+		n, full, err := w.claim(ctx)
 		switch {
 		case ctx.Err() != nil || errors.Is(err, ErrClosed):
 			return
@@ -346,7 +349,7 @@ func (w *Worker) loop(ctx context.Context) {
 			continue
 		}
 		backoff = 0
-		if full {
+		if full || n > 0 {
 			continue
 		}
 		select {

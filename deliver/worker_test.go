@@ -1138,3 +1138,41 @@ func TestWorker_SlowStoreIsNoStall(t *testing.T) {
 		t.Errorf("succeeded deliveries got %d, want %d", got, total)
 	}
 }
+
+// stingyStore claims at most max deliveries whatever the request's limit,
+// as the SQLite store's lane walks may (they reach 16 webhooks a claim).
+type stingyStore struct {
+	*memStore
+	max int
+}
+
+func (s *stingyStore) ClaimDeliveries(ctx context.Context, req hookd.ClaimRequest) ([]*hookd.Task, error) {
+	req.Limit = min(req.Limit, s.max)
+	return s.memStore.ClaimDeliveries(ctx, req)
+}
+
+// TestWorker_ClaimsUntilNone checks that the loop claims again at once
+// after a claim that took fewer deliveries than it asked for, until a
+// claim takes none, instead of waiting for its next poll while
+// deliveries are due.
+func TestWorker_ClaimsUntilNone(t *testing.T) {
+	t.Parallel()
+	store := &stingyStore{memStore: newMemStore(), max: 3}
+	srv, _ := recorder(t, http.StatusOK)
+	wh := store.addWebhook(&hookd.Webhook{URL: srv.URL})
+	const total = 20
+	for range total {
+		store.publish(wh, "accounts.added", accountData, "", time.Now())
+	}
+	w := NewWorker(store)
+	w.PollInterval = time.Hour // the loop's first claim, then none but these
+	w.Egress.AllowPrivate = true
+	w.Logger = slog.New(slog.DiscardHandler)
+	if err := w.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	waitFor(t, "every delivery to succeed", func() bool {
+		return store.countStatus(wh.ID, hookd.DeliverySucceeded) == total
+	})
+}
