@@ -45,10 +45,15 @@ type h1Client struct {
 // h1Conn is one keep-alive connection.
 type h1Conn struct {
 	nc     net.Conn
+	raw    syscall.RawConn // nc's, when it has one: see send
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	wbuf   []byte // the request being sent
 	idleAt time.Time
 }
+
+// h1KeepWriteBuf is the largest request buffer a connection keeps for its
+// next request.
+const h1KeepWriteBuf = 64 << 10
 
 // h1Request is one POST.
 type h1Request struct {
@@ -135,7 +140,11 @@ func (c *h1Client) get(addr string, deadline time.Time) (*h1Conn, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return &h1Conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, false, nil
+	conn := &h1Conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		conn.raw, _ = sc.SyscallConn() // nil on error: send writes plainly
+	}
+	return conn, false, nil
 }
 
 // put keeps conn for the next request to addr, or closes it when the pool
@@ -207,7 +216,12 @@ func (c *h1Client) closeIdle() {
 // connection may carry another request; answered, that some of the
 // response arrived.
 func (conn *h1Conn) roundTrip(req *h1Request, buf []byte, limit int) (resp h1Response, keep, answered bool, err error) {
-	if err := writeRequest(conn.bw, req); err != nil {
+	conn.wbuf = appendRequest(conn.wbuf[:0], req)
+	err = conn.send(conn.wbuf)
+	if cap(conn.wbuf) > h1KeepWriteBuf {
+		conn.wbuf = nil
+	}
+	if err != nil {
 		return resp, false, false, err
 	}
 	if _, err := conn.br.Peek(1); err != nil {
@@ -217,32 +231,29 @@ func (conn *h1Conn) roundTrip(req *h1Request, buf []byte, limit int) (resp h1Res
 	return resp, keep, true, err
 }
 
-// writeRequest writes req to w and flushes it.
-func writeRequest(w *bufio.Writer, req *h1Request) error {
-	uri := req.url.RequestURI()
-	w.WriteString("POST ")
-	w.WriteString(uri)
-	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(req.url.Host)
-	w.WriteString("\r\n")
+// appendRequest appends req, head and body, to b.
+func appendRequest(b []byte, req *h1Request) []byte {
+	b = append(b, "POST "...)
+	b = append(b, req.url.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, req.url.Host...)
+	b = append(b, "\r\n"...)
 	if u := req.url.User; u != nil {
 		pass, _ := u.Password()
-		w.WriteString("Authorization: Basic ")
-		w.WriteString(base64.StdEncoding.EncodeToString([]byte(u.Username() + ":" + pass)))
-		w.WriteString("\r\n")
+		b = append(b, "Authorization: Basic "...)
+		b = base64.StdEncoding.AppendEncode(b, []byte(u.Username()+":"+pass))
+		b = append(b, "\r\n"...)
 	}
 	for _, f := range req.header {
-		w.WriteString(f.key)
-		w.WriteString(": ")
-		w.WriteString(f.value)
-		w.WriteString("\r\n")
+		b = append(b, f.key...)
+		b = append(b, ": "...)
+		b = append(b, f.value...)
+		b = append(b, "\r\n"...)
 	}
-	var n [20]byte
-	w.WriteString("Content-Length: ")
-	w.Write(strconv.AppendInt(n[:0], int64(len(req.body)), 10))
-	w.WriteString("\r\n\r\n")
-	w.Write(req.body)
-	return w.Flush()
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(req.body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, req.body...)
 }
 
 // readResponse reads one response from r, skipping 1xx answers, keeping

@@ -334,3 +334,49 @@ func TestH1_IdleConnectionsClosed(t *testing.T) {
 		t.Fatal("idle connection still open after 5s, idle timeout 50ms")
 	}
 }
+
+// A body larger than the socket takes at once, to a server slow to read
+// it, is written whole: send goes on with what its first write left.
+func TestH1_LargeBody(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
+	got := make(chan []byte, 1)
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		time.Sleep(100 * time.Millisecond) // let the socket's buffers fill
+		req, err := http.ReadRequest(r)
+		if err != nil {
+			got <- nil
+			return
+		}
+		b, _ := io.ReadAll(req.Body)
+		got <- b
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	c := newTestH1()
+	defer c.closeIdle()
+	resp, err := c.do(&h1Request{url: srv.url("/"), body: body}, nil, 100, time.Now().Add(10*time.Second))
+	if err != nil || resp.status != 200 || string(resp.body) != "ok" {
+		t.Fatalf("got %d %q %v, want 200 ok", resp.status, resp.body, err)
+	}
+	if b := <-got; !bytes.Equal(b, body) {
+		t.Errorf("server read %d bytes, want the %d sent, equal", len(b), len(body))
+	}
+}
+
+// A server that never reads the body leaves the write waiting: the
+// deadline ends it as a timeout.
+func TestH1_DeadlineWriting(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	srv := newRawServer(t, func(c net.Conn, r *bufio.Reader) {
+		<-stop // reads nothing
+	})
+	t.Cleanup(func() { close(stop) }) // before the server's own cleanup
+	c := newTestH1()
+	defer c.closeIdle()
+	body := make([]byte, 64<<20)
+	_, err := c.do(&h1Request{url: srv.url("/"), body: body}, nil, 100, time.Now().Add(100*time.Millisecond))
+	if outcome, _ := describeError(err, time.Second); outcome != OutcomeTimeout {
+		t.Errorf("got %s from %v, want a timeout", outcome, err)
+	}
+}
