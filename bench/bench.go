@@ -363,6 +363,16 @@ type cpuSnapshot struct {
 	busy, total, hookd, self int64
 }
 
+// minus returns the ticks spent from a to s.
+func (s cpuSnapshot) minus(a cpuSnapshot) cpuSnapshot {
+	return cpuSnapshot{busy: s.busy - a.busy, total: s.total - a.total, hookd: s.hookd - a.hookd, self: s.self - a.self}
+}
+
+// plus adds the ticks of two spans.
+func (s cpuSnapshot) plus(b cpuSnapshot) cpuSnapshot {
+	return cpuSnapshot{busy: s.busy + b.busy, total: s.total + b.total, hookd: s.hookd + b.hookd, self: s.self + b.self}
+}
+
 func (e *env) cpuSnapshot() cpuSnapshot {
 	var s cpuSnapshot
 	s.busy, s.total, _ = machineTicks()

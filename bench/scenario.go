@@ -488,16 +488,17 @@ func (e *env) runIngest(ctx context.Context, r *Result) error {
 
 // runIsolation measures healthy deliveries with 10 healthy webhooks alone,
 // and with 10 more that hang (5) or answer 500 (5) on every event, each
-// twice; a condition's rate is its deliveries over its runs' time together.
+// four times, interleaved; a condition's rate is its deliveries over its
+// runs' time together.
 func (e *env) runIsolation(ctx context.Context, r *Result) error {
 	const healthy = 10
 	events := int64(max(e.o.Events/healthy, 1))
 	r.Title = fmt.Sprintf("%d healthy webhooks alone, and beside 5 hanging and 5 failing (500) ones, "+
-		"in the order healthy, half bad, half bad, healthy; %d events each run", healthy, events)
+		"in the order healthy, half bad, half bad, healthy, twice; %d events each run", healthy, events)
 	r.Params["healthy_webhooks"] = healthy
 	r.Params["bad_webhooks"] = "5 hang, 5 answer 500"
 	r.Params["events"] = events
-	r.Params["runs"] = "healthy, half bad, half bad, healthy"
+	r.Params["runs"] = "healthy, half bad, half bad, healthy, healthy, half bad, half bad, healthy"
 
 	type outcome struct {
 		received int64
@@ -505,6 +506,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		hung     int64
 		failed   int64
 		duration time.Duration
+		cpu      cpuSnapshot // CPU ticks spent, while delivering
 	}
 	do := func(label string, kinds []byte, eventType string, profile bool) (outcome, error) {
 		keys := events * int64(len(kinds))
@@ -526,6 +528,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		if profile {
 			prof = e.startProfiles(ctx, e.proc, "isolation")
 		}
+		cpu0 := e.cpuSnapshot()
 		var ps *publishStats
 		done := make(chan struct{})
 		go func() {
@@ -534,6 +537,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		}()
 		werr := t.Wait(ctx, 30*time.Second, waitLimit(expected))
 		<-done
+		cpu := e.cpuSnapshot().minus(cpu0)
 		prof.wait(r)
 		ps.record(r, label+": ")
 		addTallyErrors(r, t, label+": ")
@@ -542,13 +546,14 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		}
 		return outcome{
 			received: t.Received.Load(), lat: latencies(t.Samples()),
-			hung: t.Hung.Load(), failed: t.Failed.Load(), duration: span(t, start),
+			hung: t.Hung.Load(), failed: t.Failed.Load(), duration: span(t, start), cpu: cpu,
 		}, nil
 	}
 
-	// Each condition runs twice, mirrored (healthy, half bad, half bad,
-	// healthy), so that a steady change of the machine's speed during the
-	// scenario weighs on both alike instead of on the one measured last.
+	// Each condition runs four times, interleaved and mirrored (healthy,
+	// half bad, half bad, healthy, twice), so that a steady change of the
+	// machine's speed during the scenario weighs on both alike instead of
+	// on the one measured last, and a passing one is diluted.
 	type condition struct {
 		label, eventType string
 		kinds            []byte
@@ -560,7 +565,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		{label: "half bad", eventType: eventIsolationBad,
 			kinds: append(repeatKind(KindOK, healthy), append(repeatKind(KindHang, 5), repeatKind(KindFail, 5)...)...)},
 	}
-	order := []int{0, 1, 1, 0}
+	order := []int{0, 1, 1, 0, 0, 1, 1, 0}
 	for i, ci := range order {
 		c := conds[ci]
 		profile := e.o.Profile && i == 1 // the first half-bad run
@@ -573,6 +578,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		c.sum.hung += o.hung
 		c.sum.failed += o.failed
 		c.sum.duration += o.duration
+		c.sum.cpu = c.sum.cpu.plus(o.cpu)
 		c.rates = append(c.rates, rate(o.received, o.duration))
 	}
 	base, bad := conds[0].sum, conds[1].sum
@@ -587,6 +593,13 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 			r.Add(fmt.Sprintf("healthy deliveries/s, %s, run %d", c.label, j+1), v, "/s")
 		}
 	}
+	for _, c := range conds {
+		hookdCPU, benchCPU := cpuPer(cpuSnapshot{}, c.sum.cpu, c.sum.received)
+		if e.proc != nil {
+			r.Add("hookd CPU per healthy delivery, "+c.label, hookdCPU, "µs")
+		}
+		r.Add("bench CPU per healthy delivery (publishers and sink), "+c.label, benchCPU, "µs")
+	}
 	baseLat, badLat := Summarize(base.lat), Summarize(bad.lat)
 	r.Add("healthy p50, all healthy", baseLat.P50, "ms")
 	r.Add("healthy p50, half bad", badLat.P50, "ms")
@@ -594,7 +607,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 	r.Add("healthy p99, half bad", badLat.P99, "ms").Head()
 	r.Add("requests to hanging endpoints", float64(bad.hung), "")
 	r.Add("requests to failing endpoints", float64(bad.failed), "")
-	r.Notef("each condition ran twice, healthy, half bad, half bad, healthy, so that a steady drift of the machine's speed weighs on both alike; its rate is its deliveries over its runs' time together")
+	r.Notef("each condition ran four times, healthy, half bad, half bad, healthy, twice, so that a steady drift of the machine's speed weighs on both alike; its rate is its deliveries over its runs' time together")
 	r.Notef("hanging endpoints hold each request until hookd's attempt timeout; they were released when the run ended")
 	return nil
 }
