@@ -30,22 +30,27 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 	}
 	results := make([]hookd.PublishResult, len(events))
 	err := s.db.write(ctx, func(tx *Tx) error {
-		// Subscribers per tenant and type, read once per call.
-		subscribers := make(map[[2]string][]string)
+		// Subscribers per tenant and type, read once per call, and
+		// parked deliveries per webhook, counted once per call.
+		fanOuts := make(map[[2]string]*fanOut)
+		parkedBy := make(map[lane]int64)
 		for i, e := range events {
-			r, parked, err := publish(tx, e, subscribers)
+			r, parked, err := publish(tx, e, fanOuts)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
 			results[i] = r
-			// Counted before the commit, so that the count is never
-			// short of what is parked (see parking).
 			for _, id := range parked {
-				s.db.park.add(e.TenantID, id, 1)
+				parkedBy[lane{e.TenantID, id}]++
 			}
 			if r.Deliveries > len(parked) && !r.Duplicate {
 				tx.madeDue(micros(e.CreatedAt))
 			}
+		}
+		// Counted before the commit, so that the count is never short
+		// of what is parked (see parking).
+		for l, n := range parkedBy {
+			s.db.park.add(l.tenant, l.webhook, n)
 		}
 		return nil
 	})
@@ -55,10 +60,31 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 	return results, nil
 }
 
+// fanOut is whom an event of one tenant and type goes to: its
+// subscribers, split into those that get a pending delivery and those
+// whose webhooks are parked, and the parked ones as the event's parked
+// column (nil when none).
+type fanOut struct {
+	ids, eager, parked []string
+	parkedCol          any
+}
+
+// newFanOut splits subscribers ids by whether their webhooks are parked.
+func newFanOut(db *DB, ids []string) *fanOut {
+	f := &fanOut{ids: ids}
+	f.eager, f.parked = splitParked(db, ids)
+	if len(f.parked) > 0 {
+		f.parkedCol = parkedList(f.parked)
+	}
+	return f
+}
+
 // publish records e and its deliveries, and returns the result and the
 // webhooks whose deliveries of e it parked: listed in the event's parked
-// column instead of inserted (see parking).
-func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.PublishResult, []string, error) {
+// column instead of inserted (see parking). fanOuts holds, per tenant and
+// type, the fan-out of the call's events: webhooks parked or unparked
+// during a call take effect from the next.
+func publish(tx *Tx, e *hookd.Event, fanOuts map[[2]string]*fanOut) (hookd.PublishResult, []string, error) {
 	if e.IdempotencyKey != "" {
 		r := hookd.PublishResult{Duplicate: true}
 		err := tx.queryRow(`SELECT id, deliveries FROM events WHERE tenant_id = ? AND idempotency_key = ?`,
@@ -71,17 +97,18 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 	}
 
 	key := [2]string{e.TenantID, e.Type}
-	ids, ok := subscribers[key]
+	f, ok := fanOuts[key]
 	if !ok {
-		var err error
-		if ids, err = findSubscribers(tx, e.TenantID, e.Type); err != nil {
+		ids, err := findSubscribers(tx, e.TenantID, e.Type)
+		if err != nil {
 			return hookd.PublishResult{}, nil, err
 		}
-		subscribers[key] = ids
+		f = newFanOut(tx.db, ids)
+		fanOuts[key] = f
 	}
 	if e.Webhooks != nil {
 		var narrowed []string
-		for _, id := range ids {
+		for _, id := range f.ids {
 			for _, w := range e.Webhooks {
 				if id == w {
 					narrowed = append(narrowed, id)
@@ -89,7 +116,7 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 				}
 			}
 		}
-		ids = narrowed
+		f = newFanOut(tx.db, narrowed)
 	}
 
 	var webhooks any
@@ -105,11 +132,7 @@ func publish(tx *Tx, e *hookd.Event, subscribers map[[2]string][]string) (hookd.
 		resource = string(e.Resource)
 	}
 	created := micros(e.CreatedAt)
-	eager, parked := splitParked(tx.db, ids)
-	var parkedCol any
-	if len(parked) > 0 {
-		parkedCol = parkedList(parked)
-	}
+	ids, eager, parked, parkedCol := f.ids, f.eager, f.parked, f.parkedCol
 	if _, err := tx.exec(`INSERT INTO events (id, tenant_id, type, data, resource, idempotency_key, webhooks, deliveries, created_at, parked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.TenantID, e.Type, string(e.Data), resource, nullString(e.IdempotencyKey), webhooks, len(ids), created, parkedCol); err != nil {
