@@ -122,23 +122,55 @@ type hookState struct {
 	// endpoint.
 	progressAt time.Time
 	handing    atomic.Int32
+	// latency is the endpoint's usual time to answer: a moving average
+	// of its answered attempts' latencies, 0 before the first.
+	latency time.Duration
 	// parked reports that the store parks the webhook's new deliveries
 	// (see parkLocked); probed, that a delivery was unparked for the probe
 	// of the current half-open period.
 	parked, probed bool
 }
 
-// stallAfter is how long a webhook's attempts may fill all its slots with
-// none finishing before its new deliveries are parked, as for an open
-// breaker: a hanging endpoint would otherwise take a whole timeout to be
-// noticed.
-const stallAfter = time.Second
+// Bounds on how long a webhook's attempts may fill all its slots with none
+// finishing before its new deliveries are parked, as for an open breaker
+// (a hanging endpoint would otherwise take a whole timeout to be noticed):
+// stallFactor times the endpoint's usual latency, within minStall and
+// maxStall, and minStall before it has answered at all. While its
+// deliveries are not parked, every one published is written in full: a
+// second at the publish rates of hookd bench's isolation scenario put some
+// 3,500 rows per hanging webhook into each run. An endpoint parked only
+// because it is slow is unparked when its attempts finish, its deliveries
+// parked meanwhile made pending then: it costs the store a little, and
+// loses nothing.
+const (
+	minStall    = 250 * time.Millisecond
+	maxStall    = time.Second
+	stallFactor = 4
+)
+
+// stallAfter is how long h's attempts may fill its slots with none
+// finishing before h counts as stalled.
+func (h *hookState) stallAfter() time.Duration {
+	if h.latency == 0 {
+		return minStall
+	}
+	return min(max(stallFactor*h.latency, minStall), maxStall)
+}
+
+// noteLatency adds an answered attempt's latency to h's moving average.
+func (h *hookState) noteLatency(d time.Duration) {
+	if h.latency == 0 {
+		h.latency = max(d, 1)
+		return
+	}
+	h.latency += (d - h.latency) / 8
+}
 
 // stalledLocked reports whether attempts waiting on h's endpoint fill all
-// its slots and none has finished for stallAfter.
+// its slots and none has finished for h.stallAfter().
 func (w *Worker) stalledLocked(h *hookState, now time.Time) bool {
 	waiting := h.inflight - int(h.handing.Load())
-	return waiting >= w.limitLocked(h) && now.Sub(h.progressAt) >= stallAfter
+	return waiting >= w.limitLocked(h) && now.Sub(h.progressAt) >= h.stallAfter()
 }
 
 // job is a claimed delivery waiting for, or holding, a slot.
@@ -696,6 +728,9 @@ func (w *Worker) run(h *hookState, j *job) {
 	w.Metrics.addInFlight(-1)
 	h.healthy = res.Status == hookd.DeliverySucceeded
 	h.progressAt = now
+	if x.status != 0 {
+		h.noteLatency(x.latency)
+	}
 	if h.breaker.record(x.breakerFailure, now) {
 		h.probed = false
 		w.Logger.Warn("deliver: circuit breaker opened", "webhook", h.id, "cooldown", h.breaker.cooldown)

@@ -1049,7 +1049,8 @@ func TestWorker_ParksOpenBreaker(t *testing.T) {
 }
 
 // TestWorker_ParksStalled: a webhook whose attempts fill its slots and
-// finish none for stallAfter is parked, and unparked once one finishes.
+// finish none for minStall (it has never answered) is parked, and unparked
+// once one finishes.
 func TestWorker_ParksStalled(t *testing.T) {
 	t.Parallel()
 	store := &parkingStore{memStore: newMemStore()}
@@ -1067,7 +1068,7 @@ func TestWorker_ParksStalled(t *testing.T) {
 	if _, err := b.w.ProcessBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b.clock.Add(stallAfter / 2)
+	b.clock.Add(minStall / 2)
 	if _, err := b.w.ProcessBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -1078,7 +1079,7 @@ func TestWorker_ParksStalled(t *testing.T) {
 	if req := b.store.lastClaim(); !slices.Equal(req.ExcludeWebhooks, []string{wh.ID}) || len(req.Blocked) != 0 {
 		t.Errorf("claim before a stall excluded %v, blocked %v; want [%s] excluded, none blocked", req.ExcludeWebhooks, req.Blocked, wh.ID)
 	}
-	b.clock.Add(stallAfter / 2)
+	b.clock.Add(minStall / 2)
 	if _, err := b.w.ProcessBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -1092,6 +1093,40 @@ func TestWorker_ParksStalled(t *testing.T) {
 	b.drain(t)
 	if got, want := store.callLog(), []string{"park " + wh.ID, "unpark " + wh.ID}; !slices.Equal(got, want) {
 		t.Errorf("calls once attempts finished got %v, want %v", got, want)
+	}
+}
+
+// TestHookState_StallAfter: a webhook counts as stalled after four times
+// its usual latency, within 250 ms and 1 s, and after 250 ms before it
+// has answered.
+func TestHookState_StallAfter(t *testing.T) {
+	t.Parallel()
+	var h hookState
+	if got := h.stallAfter(); got != minStall {
+		t.Errorf("before any answer got %v, want %v", got, minStall)
+	}
+	for _, c := range []struct {
+		latency time.Duration
+		want    time.Duration
+	}{
+		{10 * time.Millisecond, minStall},
+		{100 * time.Millisecond, 400 * time.Millisecond},
+		{200 * time.Millisecond, 800 * time.Millisecond},
+		{2 * time.Second, maxStall},
+	} {
+		var h hookState
+		for range 50 {
+			h.noteLatency(c.latency)
+		}
+		if got := h.stallAfter(); got != c.want {
+			t.Errorf("answering in %v: got %v, want %v", c.latency, got, c.want)
+		}
+	}
+	// The average follows a change of speed, but not at once.
+	h.noteLatency(100 * time.Millisecond)
+	h.noteLatency(900 * time.Millisecond)
+	if got := h.latency; got != 200*time.Millisecond {
+		t.Errorf("100 ms then 900 ms: average got %v, want 200ms", got)
 	}
 }
 
@@ -1124,7 +1159,7 @@ func TestWorker_SlowStoreIsNoStall(t *testing.T) {
 		h := b.w.hooks[wh.ID]
 		return h != nil && h.inflight == 2 && h.handing.Load() == 2
 	})
-	b.clock.Add(stallAfter)
+	b.clock.Add(maxStall)
 	if _, err := b.w.ProcessBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
