@@ -439,7 +439,7 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 	}
 	w.mu.Lock()
 	disabled := w.enqueueLocked(tasks, now)
-	w.dispatchLocked(now)
+	w.dispatchLocked(now, false)
 	w.mu.Unlock()
 	for _, t := range disabled {
 		w.handOff(w.unsent(t, now))
@@ -608,7 +608,10 @@ func (w *Worker) blockedLocked(h *hookState, now time.Time) bool {
 
 // dispatchLocked starts queued jobs while there are free slots, taking one
 // job per webhook in turn so that no webhook's backlog starves the others.
-func (w *Worker) dispatchLocked(now time.Time) {
+// With keep, the first job is not started but returned, with its slot
+// taken, for the calling send's goroutine to run next: a goroutine of its
+// own would start on a small stack and grow it on every attempt.
+func (w *Worker) dispatchLocked(now time.Time, keep bool) (kh *hookState, kj *job) {
 	blocked := 0
 	for !w.closed && w.inflight < w.Concurrency && len(w.ring) > 0 && blocked < len(w.ring) {
 		if w.cursor >= len(w.ring) {
@@ -645,8 +648,13 @@ func (w *Worker) dispatchLocked(now time.Time) {
 		w.inflight++
 		w.Metrics.addInFlight(1)
 		w.sends.Add(1)
+		if keep && kj == nil {
+			kh, kj = h, j
+			continue
+		}
 		go w.run(h, j)
 	}
+	return kh, kj
 }
 
 func (w *Worker) removeFromRingLocked(i int) {
@@ -711,8 +719,17 @@ func (w *Worker) releaseLocked(n int) {
 	}
 }
 
-// run sends one job, hands its result to the writer, and frees its slot.
+// run sends one job, hands its result to the writer, frees its slot, and
+// goes on with the next job dispatched then, if any.
 func (w *Worker) run(h *hookState, j *job) {
+	for h != nil {
+		h, j = w.runOne(h, j)
+	}
+}
+
+// runOne sends j, hands its result to the writer, frees h's slot, and
+// returns the next job for this goroutine to run, or nil.
+func (w *Worker) runOne(h *hookState, j *job) (*hookState, *job) {
 	defer w.sends.Done()
 	res, x := w.attempt(j.task)
 	h.handing.Add(1)
@@ -750,7 +767,7 @@ func (w *Worker) run(h *hookState, j *job) {
 	probe := w.parkLocked(h, now)
 	// Wake the loop when this frees a slot of a webhook it skipped.
 	wake := wasExcluded && !w.excludedLocked(h, now)
-	w.dispatchLocked(now)
+	nh, nj := w.dispatchLocked(now, true)
 	if h.inflight == 0 && len(h.queue) == 0 && !h.inRing && h.breaker.idle() {
 		w.forgetLocked(h)
 	}
@@ -761,6 +778,7 @@ func (w *Worker) run(h *hookState, j *job) {
 	if wake {
 		w.Wake()
 	}
+	return nh, nj
 }
 
 // attempt sends t once and returns the result to record.

@@ -831,7 +831,7 @@ func TestWorker_Fairness(t *testing.T) {
 	}
 	b.w.mu.Lock()
 	b.w.enqueueLocked(tasks, b.clock.Now())
-	b.w.dispatchLocked(b.clock.Now())
+	b.w.dispatchLocked(b.clock.Now(), false)
 	b.w.mu.Unlock()
 	b.drain(t)
 	mu.Lock()
