@@ -55,7 +55,7 @@ func newRealStack(t *testing.T) *realStack {
 	s.worker.BodyFormat = hookd.BodyIndented
 	s.worker.Egress = deliver.Egress{AllowPrivate: true}
 	s.worker.Logger = logger
-	s.db.OnWork = s.worker.Wake
+	s.db.OnWork = s.worker.WakeFor
 	if err := s.worker.Open(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

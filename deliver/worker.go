@@ -328,6 +328,33 @@ func (w *Worker) Wake() {
 	}
 }
 
+// WakeFor is Wake for deliveries just made due for the webhooks named, or
+// for any webhook when webhooks is nil. It does not wake the worker when
+// each of them is excluded from claims right now (busy, its breaker open,
+// stalled): a claim would skip their deliveries, and a webhook that stops
+// being busy wakes the worker itself. In a throughput run to 1 webhook,
+// about half the claims, woken by publishes while the webhook was busy,
+// used to find nothing.
+func (w *Worker) WakeFor(webhooks []string) {
+	if webhooks != nil {
+		now := w.Now()
+		w.mu.Lock()
+		skip := w.opened && !w.closed
+		for _, id := range webhooks {
+			if !skip {
+				break
+			}
+			h := w.hooks[id]
+			skip = h != nil && w.excludedLocked(h, now)
+		}
+		w.mu.Unlock()
+		if skip {
+			return
+		}
+	}
+	w.Wake()
+}
+
 // Drain waits until every delivery claimed so far has been attempted and
 // its result written (or let go), or until ctx ends.
 func (w *Worker) Drain(ctx context.Context) error {

@@ -1211,3 +1211,46 @@ func TestWorker_ClaimsUntilNone(t *testing.T) {
 		return store.countStatus(wh.ID, hookd.DeliverySucceeded) == total
 	})
 }
+
+// TestWorker_WakeFor: a commit that made deliveries due only for webhooks
+// the next claim would exclude does not wake the worker; one for any
+// other webhook, or for webhooks not named, does.
+func TestWorker_WakeFor(t *testing.T) {
+	t.Parallel()
+	w := NewWorker(newMemStore())
+	w.opened, w.hooks = true, make(map[string]*hookState)
+	woken := func() bool {
+		select {
+		case <-w.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	w.mu.Lock()
+	busy := w.hookLocked("busy")
+	busy.inflight = 2 * w.StartConcurrency // slots full, as many queued
+	w.mu.Unlock()
+	for _, c := range []struct {
+		webhooks []string
+		want     bool
+	}{
+		{[]string{"busy"}, false},
+		{[]string{"busy", "busy"}, false},
+		{[]string{"busy", "other"}, true},
+		{[]string{"other"}, true},
+		{nil, true},
+	} {
+		w.WakeFor(c.webhooks)
+		if got := woken(); got != c.want {
+			t.Errorf("WakeFor(%q) woke the worker: %v, want %v", c.webhooks, got, c.want)
+		}
+	}
+	w.mu.Lock()
+	busy.inflight = 1
+	w.mu.Unlock()
+	w.WakeFor([]string{"busy"})
+	if !woken() {
+		t.Error("WakeFor a webhook with a free slot did not wake the worker")
+	}
+}

@@ -43,9 +43,6 @@ func (s *EventService) PublishEvents(ctx context.Context, events []*hookd.Event)
 			for _, id := range parked {
 				parkedBy[lane{e.TenantID, id}]++
 			}
-			if r.Deliveries > len(parked) && !r.Duplicate {
-				tx.madeDue(micros(e.CreatedAt))
-			}
 		}
 		// Counted before the commit, so that the count is never short
 		// of what is parked (see parking).
@@ -146,6 +143,7 @@ func publish(tx *Tx, e *hookd.Event, fanOuts map[[2]string]*fanOut) (hookd.Publi
 		}
 	}
 	if len(eager) > 0 {
+		tx.madeDueFor(created, eager)
 		// Before the commit: the commit wakes the worker, whose claim
 		// would otherwise often come first and read the event back. An
 		// event kept for a publish rolled back is never asked for.

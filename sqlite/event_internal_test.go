@@ -18,7 +18,7 @@ func TestPublish_EventCachedBeforeWake(t *testing.T) {
 	var e *hookd.Event
 	var missing []string
 	woken := 0
-	db, tn := openTenantDB(t, func() {
+	db, tn := openTenantDB(t, func([]string) {
 		woken++
 		_, _, _, missing = db.cache.lookup(nil, []string{e.ID})
 	})
@@ -40,7 +40,7 @@ func TestPublish_EventCachedBeforeWake(t *testing.T) {
 // openTenantDB opens a database in a temporary directory, calling onWork
 // after commits that make deliveries due, and returns it with tenant
 // "acme". It is closed when the test ends.
-func openTenantDB(tb testing.TB, onWork func()) (*DB, *hookd.Tenant) {
+func openTenantDB(tb testing.TB, onWork func(webhooks []string)) (*DB, *hookd.Tenant) {
 	tb.Helper()
 	db := NewDB(filepath.Join(tb.TempDir(), "hookd.db"))
 	db.OnWork = onWork

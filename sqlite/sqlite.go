@@ -62,12 +62,15 @@ type DB struct {
 	Now func() time.Time
 
 	// OnWork, when set, is called after a commit that made deliveries due:
-	// a publish that created at least one delivery, RedeliverDelivery and
-	// RecoverDeliveries. It runs on the writer goroutine outside any
+	// a publish that created at least one delivery, RedeliverDelivery,
+	// RecoverDeliveries and unparking. webhooks names the webhooks whose
+	// deliveries the commit made due, when a publish made them all; else it
+	// is nil (any webhook). It runs on the writer goroutine outside any
 	// transaction, before the operations are answered, so it must not block
 	// nor write to the DB (a non-blocking send on a channel is ideal). The
-	// delivery worker uses it to wake up without polling.
-	OnWork func()
+	// delivery worker uses it to wake up without polling (see
+	// deliver.Worker.WakeFor).
+	OnWork func(webhooks []string)
 
 	// Secrets, when set, encrypts webhook secrets at rest
 	// (HOOKD_ENCRYPTION_KEY). Secrets written before it was set stay
@@ -422,16 +425,17 @@ func (db *DB) commit(batch []*writeOp) {
 	single := len(batch) == 1
 	wake, ok := false, 0
 	landed := int64(math.MaxInt64) // the earliest due time the ops made claimable
+	var hooks dueHooks             // the webhooks whose deliveries they made due
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		tx.wake, tx.landed = false, math.MaxInt64
+		tx.wake, tx.landed, tx.hooks = false, math.MaxInt64, dueHooks{ids: tx.hooks.ids[:0]}
 		if single {
 			if errs[i] = op.fn(tx); errs[i] == nil {
 				ok++
-				wake, landed = tx.wake, tx.landed
+				wake, landed, hooks = tx.wake, tx.landed, tx.hooks
 			}
 			break
 		}
@@ -451,6 +455,7 @@ func (db *DB) commit(batch []*writeOp) {
 		} else {
 			ok++
 			wake, landed = wake || tx.wake, min(landed, tx.landed)
+			hooks.merge(tx.hooks)
 		}
 		if _, err := tx.exec(`RELEASE op`); err != nil {
 			rollback()
@@ -474,7 +479,11 @@ func (db *DB) commit(batch []*writeOp) {
 		db.fair.landed(landed)
 	}
 	if wake && db.OnWork != nil {
-		db.OnWork()
+		var ids []string // nil: any webhook
+		if !hooks.any {
+			ids = hooks.ids
+		}
+		db.OnWork(ids)
 	}
 	answer()
 	if db.longLog.CompareAndSwap(true, false) {
@@ -492,16 +501,56 @@ type Tx struct {
 	db     *DB
 	ctx    context.Context
 	now    time.Time
-	wake   bool  // the op made deliveries due
-	landed int64 // the earliest due time of those, in unix microseconds
+	wake   bool     // the op made deliveries due
+	landed int64    // the earliest due time of those, in unix microseconds
+	hooks  dueHooks // the webhooks of those
 }
 
 // madeDue notes that the op made a delivery claimable, due at due (unix
-// microseconds): after the commit the worker is woken, and claims look for
-// deliveries from that due time on (see fairClaimer.landed).
+// microseconds), of any webhook: after the commit the worker is woken,
+// and claims look for deliveries from that due time on (see
+// fairClaimer.landed).
 func (tx *Tx) madeDue(due int64) {
 	tx.wake = true
 	tx.landed = min(tx.landed, due)
+	tx.hooks.any = true
+}
+
+// madeDueFor is madeDue for deliveries of the webhooks named, which the
+// worker may skip waking for (see OnWork).
+func (tx *Tx) madeDueFor(due int64, webhooks []string) {
+	tx.wake = true
+	tx.landed = min(tx.landed, due)
+	tx.hooks.add(webhooks)
+}
+
+// dueHooks collects the webhooks whose deliveries a commit made due.
+type dueHooks struct {
+	any  bool     // some of unnamed webhooks
+	ids  []string // possibly repeated
+	last []string // the list added last, not added again when repeated
+}
+
+// add adds webhooks, unless they are the list added last: a publish adds
+// the same fan-out for each event of a tenant and type.
+func (h *dueHooks) add(webhooks []string) {
+	if len(webhooks) == 0 || h.any {
+		return
+	}
+	if len(h.last) == len(webhooks) && &h.last[0] == &webhooks[0] {
+		return
+	}
+	h.last = webhooks
+	h.ids = append(h.ids, webhooks...)
+}
+
+func (h *dueHooks) merge(o dueHooks) {
+	if o.any {
+		h.any = true
+	}
+	if !h.any {
+		h.ids = append(h.ids, o.ids...)
+	}
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {

@@ -207,7 +207,23 @@ func TestDB_OnWork(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	var calls atomic.Int32
-	db.OnWork = func() { calls.Add(1) }
+	var mu sync.Mutex
+	var hooks []string
+	db.OnWork = func(webhooks []string) {
+		mu.Lock()
+		hooks = webhooks
+		mu.Unlock()
+		calls.Add(1)
+	}
+	// lastHooks returns the webhooks of the last call, "any" for nil.
+	lastHooks := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if hooks == nil {
+			return "any"
+		}
+		return strings.Join(hooks, ",")
+	}
 	ts, ws, es, ds := sqlite.NewTenantService(db), sqlite.NewWebhookService(db), sqlite.NewEventService(db), sqlite.NewDeliveryService(db)
 	tn, err := ts.EnsureTenant(ctx, "acme")
 	if err != nil {
@@ -242,6 +258,9 @@ func TestDB_OnWork(t *testing.T) {
 	check("publish without deliveries", false)
 	eventID := publish("accounts.added")
 	check("publish with a delivery", true)
+	if got := lastHooks(); got != w.ID {
+		t.Errorf("publish: OnWork named webhooks %s, want %s", got, w.ID)
+	}
 
 	tasks, err := ds.ClaimDeliveries(ctx, hookd.ClaimRequest{Now: now, Limit: 10, Lease: time.Minute})
 	if err != nil || len(tasks) != 1 || tasks[0].Event.ID != eventID {
@@ -258,6 +277,9 @@ func TestDB_OnWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("recover", true)
+	if got := lastHooks(); got != "any" {
+		t.Errorf("recover: OnWork named webhooks %s, want any (nil)", got)
+	}
 	if _, err := ds.RecoverDeliveries(ctx, tn.ID, w.ID, now, now); err != nil {
 		t.Fatal(err)
 	}

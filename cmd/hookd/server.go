@@ -113,7 +113,7 @@ func (m *Main) Run(ctx context.Context) error {
 			// Other nodes' publishes don't wake this worker: poll often.
 			m.Worker.PollInterval = 200 * time.Millisecond
 		}
-		st.OnWork(m.Worker.Wake)
+		st.OnWork(m.Worker.WakeFor)
 		if err := m.Worker.Open(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}

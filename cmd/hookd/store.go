@@ -31,7 +31,7 @@ type Store struct {
 	exclusive func(context.Context, string, func(context.Context) error) (bool, error)
 	ping      func(context.Context) error
 	applied   func(context.Context) ([]string, error)
-	setOnWork func(func())
+	setOnWork func(func(webhooks []string))
 	close     func() error
 }
 
@@ -53,7 +53,7 @@ func OpenStore(dsn string) (*Store, error) {
 			Kind: "postgres", Tenants: postgres.NewTenantService(db), Webhooks: postgres.NewWebhookService(db),
 			Events: postgres.NewEventService(db), Deliveries: postgres.NewDeliveryService(db),
 			Sandbox: postgres.NewSandboxStore(db), Encrypted: box != nil,
-			ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func()) { db.OnWork = f }, close: db.Close,
+			ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func([]string)) { db.OnWork = func() { f(nil) } }, close: db.Close,
 			exclusive: db.Exclusive,
 		}, nil
 	}
@@ -66,7 +66,7 @@ func OpenStore(dsn string) (*Store, error) {
 		Kind: "sqlite", Engine: sqlite.Driver, Tenants: sqlite.NewTenantService(db), Webhooks: sqlite.NewWebhookService(db),
 		Events: sqlite.NewEventService(db), Deliveries: sqlite.NewDeliveryService(db),
 		Sandbox: sqlite.NewSandboxStore(db), Encrypted: box != nil,
-		ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func()) { db.OnWork = f }, close: db.Close,
+		ping: db.Ping, applied: db.AppliedMigrations, setOnWork: func(f func([]string)) { db.OnWork = f }, close: db.Close,
 		// One server runs on a SQLite file, so its maintenance is never
 		// contended.
 		exclusive: func(ctx context.Context, _ string, fn func(context.Context) error) (bool, error) {
@@ -88,8 +88,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
 // AppliedMigrations lists the migrations the database has.
 func (s *Store) AppliedMigrations(ctx context.Context) ([]string, error) { return s.applied(ctx) }
 
-// OnWork sets the function called after a commit that makes deliveries due.
-func (s *Store) OnWork(f func()) { s.setOnWork(f) }
+// OnWork sets the function called after a commit that makes deliveries
+// due, with the webhooks they are for when the store says (else nil).
+func (s *Store) OnWork(f func(webhooks []string)) { s.setOnWork(f) }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.close() }

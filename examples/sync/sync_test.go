@@ -152,7 +152,7 @@ func mustRunHookd(tb testing.TB) *hookdBundle {
 	w.BodyFormat = hookd.BodyIndented // as dev sends them
 	w.Egress = deliver.Egress{AllowPrivate: true}
 	w.Logger = quiet
-	db.OnWork = w.Wake
+	db.OnWork = w.WakeFor
 	if err := w.Open(); err != nil {
 		tb.Fatal(err)
 	}
