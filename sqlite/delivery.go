@@ -134,6 +134,9 @@ func (s *DeliveryService) FindDeliveries(ctx context.Context, filter hookd.Deliv
 		add("webhook_id = ?", filter.WebhookID)
 	}
 	if filter.EventID != "" {
+		// An event's deliveries share its created_at: the tenant index
+		// finds them (there is none on event_id, see migration 0005).
+		add("created_at = (SELECT created_at FROM events WHERE id = ?)", filter.EventID)
 		add("event_id = ?", filter.EventID)
 	}
 	if filter.EventType != "" {
@@ -557,43 +560,52 @@ func (s *DeliveryService) DeleteDeliveriesBefore(ctx context.Context, t time.Tim
 	for {
 		var n int
 		err := s.db.write(ctx, func(tx *Tx) error {
-			rows, err := tx.query(`SELECT id, created_at FROM events WHERE created_at < ? AND (created_at, id) > (?, ?)
+			rows, err := tx.query(`SELECT id, tenant_id, created_at FROM events WHERE created_at < ? AND (created_at, id) > (?, ?)
 				ORDER BY created_at, id LIMIT ?`, before, cursorTime, cursorID, retentionChunk)
 			if err != nil {
 				return err
 			}
-			var ids []string
-			var lastTime int64
+			type event struct {
+				id, tenant string
+				created    int64
+			}
+			var events []event
 			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id, &lastTime); err != nil {
+				var e event
+				if err := rows.Scan(&e.id, &e.tenant, &e.created); err != nil {
 					rows.Close()
 					return err
 				}
-				ids = append(ids, id)
+				events = append(events, e)
 			}
 			if err := rows.Close(); err != nil {
 				return err
 			}
-			if n = len(ids); n == 0 {
+			if n = len(events); n == 0 {
 				return nil
 			}
-			res, err := tx.exec(`DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))
-				AND status IN ('succeeded', 'failed') AND created_at < ?`, jsonArray(ids), before)
-			if err != nil {
-				return err
+			// Through the tenant index: an event's deliveries share its
+			// tenant and created_at (see migration 0005).
+			for _, e := range events {
+				res, err := tx.exec(`DELETE FROM deliveries WHERE tenant_id = ? AND created_at = ? AND event_id = ?
+					AND status IN ('succeeded', 'failed')`, e.tenant, e.created, e.id)
+				if err != nil {
+					return err
+				}
+				deleted, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				total += deleted
+				// An event with parked deliveries is kept: unparking reads it.
+				if _, err := tx.exec(`DELETE FROM events WHERE id = ? AND parked IS NULL
+					AND NOT EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = ? AND created_at = ? AND event_id = ?)`,
+					e.id, e.tenant, e.created, e.id); err != nil {
+					return err
+				}
 			}
-			deleted, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			// An event with parked deliveries is kept: unparking reads it.
-			if _, err := tx.exec(`DELETE FROM events WHERE id IN (SELECT value FROM json_each(?)) AND parked IS NULL
-				AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, jsonArray(ids)); err != nil {
-				return err
-			}
-			total += deleted
-			cursorTime, cursorID = lastTime, ids[len(ids)-1]
+			last := events[len(events)-1]
+			cursorTime, cursorID = last.created, last.id
 			return nil
 		})
 		if err != nil {

@@ -264,9 +264,21 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // migrate applies every embedded migration not yet recorded in the
-// migrations table, each in its own transaction, in lexical order.
-func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+// migrations table, each in its own transaction, in lexical order, on a
+// connection of its own that it closes: a connection keeps the table
+// definitions it has parsed, and a migration may edit one in place (0005).
+func (db *DB) migrate(ctx context.Context) (err error) {
+	m, err := openDB(db.Path, roleWriter)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	m.SetMaxOpenConns(1)
+	if _, err := m.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
 		name       TEXT PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
@@ -278,17 +290,17 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
+		if err := db.migrateFile(ctx, m, name); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) migrateFile(ctx context.Context, name string) error {
+func (db *DB) migrateFile(ctx context.Context, m *sql.DB, name string) error {
 	// BEGIN IMMEDIATE (see _txlock) makes the check and the apply atomic
 	// against another process migrating the same file.
-	tx, err := db.writer.BeginTx(ctx, nil)
+	tx, err := m.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

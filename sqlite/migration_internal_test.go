@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// TestMigration0005 upgrades a file made with migrations 0001-0004, holding
+// a delivered event: the deliveries keep their rows and attempts and lose
+// their foreign key to events and their event_id index, on every
+// connection of the DB that migrated, and retention still finds an event's
+// deliveries.
+func TestMigration0005(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	old := &DB{Path: path, Now: hookd.Now}
+	m, err := openDB(path, roleWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetMaxOpenConns(1)
+	if _, err := m.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if filepath.Base(name) >= "0005" {
+			break
+		}
+		if err := old.migrateFile(ctx, m, name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	created := hookd.Now().Add(-48 * time.Hour)
+	at := micros(created)
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', ?1)`,
+		`INSERT INTO webhooks (id, tenant_id, name, events, url, config, status, created_at, updated_at)
+			VALUES ('w1', 't1', 'hook', '["accounts.added"]', 'https://example.com', '{}', 'enabled', ?1, ?1)`,
+		`INSERT INTO webhook_events (tenant_id, event, webhook_id) VALUES ('t1', 'accounts.added', 'w1')`,
+		`INSERT INTO events (id, tenant_id, type, data, deliveries, created_at) VALUES ('e1', 't1', 'accounts.added', '{}', 1, ?1)`,
+		`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, created_at, last_attempt_at)
+			VALUES ('d1', 't1', 'w1', 'e1', 'accounts.added', 'succeeded', 1, ?1, ?1)`,
+		`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
+			VALUES ('d1', 1, ?1, 200, 1000, '', '')`,
+	} {
+		if _, err := m.Exec(q, at); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	applied, err := db.AppliedMigrations(ctx)
+	if err != nil || !slices.Contains(applied, "0005_deliveries_event_id.sql") {
+		t.Fatalf("applied %v (err %v), want 0005_deliveries_event_id.sql among them", applied, err)
+	}
+	var fks, indexes, attempts int
+	if err := db.reader.QueryRow(`SELECT count(*) FROM pragma_foreign_key_list('deliveries') WHERE "table" = 'events'`).Scan(&fks); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.reader.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries_event_id'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if fks != 0 || indexes != 0 {
+		t.Errorf("after 0005: %d foreign keys from deliveries to events and %d deliveries_event_id indexes, want none", fks, indexes)
+	}
+	ds, _, err := NewDeliveryService(db).FindDeliveries(ctx, hookd.DeliveryFilter{TenantID: "t1", EventID: "e1", Page: hookd.Page{Limit: 10}})
+	if err != nil || len(ds) != 1 || ds[0].ID != "d1" || len(ds[0].Attempts) != 1 {
+		t.Fatalf("the event's deliveries after 0005: %+v (err %v), want d1 with its attempt", ds, err)
+	}
+
+	// The writer, which deletes events, no longer checks the key either:
+	// it opened its connection after the migration.
+	err = db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(insertDelivery, "d2", "t1", "w1", "no-such-event", "accounts.added", at, at)
+		return err
+	})
+	if err != nil {
+		t.Errorf("writer after 0005: insert of a delivery of no event failed (%v); its connection still has the foreign key", err)
+	}
+	n, err := NewDeliveryService(db).DeleteDeliveriesBefore(ctx, created.Add(time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteDeliveriesBefore deleted %d (err %v), want 1", n, err)
+	}
+	var events int
+	if err := db.reader.QueryRow(`SELECT count(*) FROM attempts`).Scan(&attempts); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.reader.QueryRow(`SELECT count(*) FROM events`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 0 || events != 0 {
+		t.Errorf("after retention: %d attempts and %d events left, want none", attempts, events)
+	}
+}
