@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,28 +22,7 @@ import (
 func TestMigration0005(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	old := &DB{Path: path, Now: hookd.Now}
-	m, err := openDB(path, roleWriter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.SetMaxOpenConns(1)
-	if _, err := m.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if filepath.Base(name) >= "0005" {
-			break
-		}
-		if err := old.migrateFile(ctx, m, name); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	m := migrateBefore(t, path, "0005")
 	created := hookd.Now().Add(-48 * time.Hour)
 	at := micros(created)
 	for _, q := range []string{
@@ -110,4 +91,74 @@ func TestMigration0005(t *testing.T) {
 	if attempts != 0 || events != 0 {
 		t.Errorf("after retention: %d attempts and %d events left, want none", attempts, events)
 	}
+}
+
+// TestMigration0005_Unexpected: a deliveries table whose definition reads
+// otherwise than 0001 wrote it is left as it was, and Open says why.
+func TestMigration0005_Unexpected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	m := migrateBefore(t, path, "0005")
+	for _, q := range []string{
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = replace(sql, 'event_id        TEXT', 'event_id TEXT') WHERE name = 'deliveries'`,
+		`PRAGMA writable_schema = OFF`,
+	} {
+		if _, err := m.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := NewDB(path)
+	err := db.Open()
+	if err == nil {
+		db.Close()
+		t.Fatal("Open succeeded on a deliveries table 0005 cannot edit")
+	}
+	if !strings.Contains(err.Error(), "0005") || !strings.Contains(err.Error(), "not the one migration 0001 wrote") {
+		t.Errorf("Open: %v, want it to name migration 0005 and the unexpected definition", err)
+	}
+	m, err = openDB(path, roleReader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var indexes int
+	if err := m.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries_event_id'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != 1 {
+		t.Errorf("after the failed migration %d deliveries_event_id indexes, want it kept", indexes)
+	}
+}
+
+// migrateBefore applies the migrations before the one named prefix to a
+// new file at path, and returns the connection it used.
+func migrateBefore(t *testing.T, path, prefix string) *sql.DB {
+	t.Helper()
+	old := &DB{Path: path, Now: hookd.Now}
+	m, err := openDB(path, roleWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	m.SetMaxOpenConns(1)
+	if _, err := m.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if filepath.Base(name) >= prefix {
+			break
+		}
+		if err := old.migrateFile(context.Background(), m, name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return m
 }

@@ -18,7 +18,10 @@ UPDATE sqlite_schema
 PRAGMA writable_schema = OFF;
 
 -- Fail, rolling back, if the definition did not read as expected.
-CREATE TEMP TABLE migration_check (ok INTEGER NOT NULL CHECK (ok));
+CREATE TEMP TABLE migration_check (
+	ok INTEGER NOT NULL
+		CONSTRAINT "the deliveries table's definition is not the one migration 0001 wrote" CHECK (ok)
+);
 INSERT INTO migration_check
 	SELECT sql NOT LIKE '%REFERENCES events%' FROM sqlite_schema WHERE type = 'table' AND name = 'deliveries';
 DROP TABLE migration_check;
