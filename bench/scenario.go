@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -493,12 +494,6 @@ func (e *env) runIngest(ctx context.Context, r *Result) error {
 func (e *env) runIsolation(ctx context.Context, r *Result) error {
 	const healthy = 10
 	events := int64(max(e.o.Events/healthy, 1))
-	r.Title = fmt.Sprintf("%d healthy webhooks alone, and beside 5 hanging and 5 failing (500) ones, "+
-		"in the order healthy, half bad, half bad, healthy, twice; %d events each run", healthy, events)
-	r.Params["healthy_webhooks"] = healthy
-	r.Params["bad_webhooks"] = "5 hang, 5 answer 500"
-	r.Params["events"] = events
-	r.Params["runs"] = "healthy, half bad, half bad, healthy, healthy, half bad, half bad, healthy"
 
 	type outcome struct {
 		received int64
@@ -508,6 +503,34 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		duration time.Duration
 		cpu      cpuSnapshot // CPU ticks spent, while delivering
 	}
+	// Each condition runs four times, interleaved and mirrored (healthy,
+	// half bad, half bad, healthy, twice), so that a steady change of the
+	// machine's speed during the scenario weighs on both alike instead of
+	// on the one measured last, and a passing one is diluted.
+	type condition struct {
+		label, eventType string
+		kinds            []byte
+		sum              outcome // its runs together
+		rates            []float64
+	}
+	conds := [2]*condition{
+		{label: "all healthy", eventType: eventIsolationBase, kinds: repeatKind(KindOK, healthy)},
+		{label: "half bad", eventType: eventIsolationBad,
+			kinds: append(repeatKind(KindOK, healthy), append(repeatKind(KindHang, 5), repeatKind(KindFail, 5)...)...)},
+	}
+	order := []int{0, 1, 1, 0, 0, 1, 1, 0}
+	labels := make([]string, len(order))
+	for i, ci := range order {
+		labels[i] = conds[ci].label
+	}
+	runs := strings.Join(labels, ", ")
+	r.Title = fmt.Sprintf("%d healthy webhooks alone, and beside 5 hanging and 5 failing (500) ones, in the order %s; %d events each run",
+		healthy, runs, events)
+	r.Params["healthy_webhooks"] = healthy
+	r.Params["bad_webhooks"] = "5 hang, 5 answer 500"
+	r.Params["events"] = events
+	r.Params["runs"] = runs
+
 	do := func(label string, kinds []byte, eventType string, profile bool) (outcome, error) {
 		keys := events * int64(len(kinds))
 		expected := events * healthy
@@ -550,22 +573,6 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 		}, nil
 	}
 
-	// Each condition runs four times, interleaved and mirrored (healthy,
-	// half bad, half bad, healthy, twice), so that a steady change of the
-	// machine's speed during the scenario weighs on both alike instead of
-	// on the one measured last, and a passing one is diluted.
-	type condition struct {
-		label, eventType string
-		kinds            []byte
-		sum              outcome // its runs together
-		rates            []float64
-	}
-	conds := [2]*condition{
-		{label: "all healthy", eventType: eventIsolationBase, kinds: repeatKind(KindOK, healthy)},
-		{label: "half bad", eventType: eventIsolationBad,
-			kinds: append(repeatKind(KindOK, healthy), append(repeatKind(KindHang, 5), repeatKind(KindFail, 5)...)...)},
-	}
-	order := []int{0, 1, 1, 0, 0, 1, 1, 0}
 	for i, ci := range order {
 		c := conds[ci]
 		profile := e.o.Profile && i == 1 // the first half-bad run
@@ -607,7 +614,7 @@ func (e *env) runIsolation(ctx context.Context, r *Result) error {
 	r.Add("healthy p99, half bad", badLat.P99, "ms").Head()
 	r.Add("requests to hanging endpoints", float64(bad.hung), "")
 	r.Add("requests to failing endpoints", float64(bad.failed), "")
-	r.Notef("each condition ran four times, healthy, half bad, half bad, healthy, twice, so that a steady drift of the machine's speed weighs on both alike; its rate is its deliveries over its runs' time together")
+	r.Notef("each condition ran %d times, in the order above, so that a steady drift of the machine's speed weighs on both alike; its rate is its deliveries over its runs' time together", len(order)/len(conds))
 	r.Notef("hanging endpoints hold each request until hookd's attempt timeout; they were released when the run ended")
 	return nil
 }

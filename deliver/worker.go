@@ -378,8 +378,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 // has room for, and starts sending them; it returns how many it claimed.
 // Attempts continue in the background; Drain waits for them.
 func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
-	n, _, err := w.claim(ctx)
-	return n, err
+	return w.claim(ctx)
 }
 
 // loop claims and dispatches until ctx ends: again at once after a claim
@@ -393,7 +392,7 @@ func (w *Worker) loop(ctx context.Context) {
 	defer ticker.Stop()
 	var backoff time.Duration
 	for {
-		n, full, err := w.claim(ctx)
+		n, err := w.claim(ctx)
 		switch {
 		case ctx.Err() != nil || errors.Is(err, ErrClosed):
 			return
@@ -408,7 +407,7 @@ func (w *Worker) loop(ctx context.Context) {
 			continue
 		}
 		backoff = 0
-		if full || n > 0 {
+		if n > 0 {
 			continue
 		}
 		select {
@@ -420,20 +419,19 @@ func (w *Worker) loop(ctx context.Context) {
 	}
 }
 
-// claim claims as many due deliveries as there is room for and dispatches
-// them. full reports that the claim was limited by the batch or by room, so
-// more may be due.
-func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
+// claim claims as many due deliveries as there is room for, dispatches
+// them, and returns how many it claimed.
+func (w *Worker) claim(ctx context.Context) (int, error) {
 	now := w.Now()
 	w.mu.Lock()
 	if !w.opened || w.closed {
 		w.mu.Unlock()
-		return 0, false, ErrClosed
+		return 0, ErrClosed
 	}
 	limit := min(w.BatchSize, w.roomLocked())
 	if limit <= 0 {
 		w.mu.Unlock()
-		return 0, false, nil
+		return 0, nil
 	}
 	var exclude, blocked, probe []string
 	for id, h := range w.hooks {
@@ -462,7 +460,7 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 		Blocked:         blocked,
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("claim deliveries: %w", err)
+		return 0, fmt.Errorf("claim deliveries: %w", err)
 	}
 	w.mu.Lock()
 	disabled := w.enqueueLocked(tasks, now)
@@ -471,7 +469,7 @@ func (w *Worker) claim(ctx context.Context) (n int, full bool, err error) {
 	for _, t := range disabled {
 		w.handOff(w.unsent(t, now))
 	}
-	return len(tasks), len(tasks) == limit, nil
+	return len(tasks), nil
 }
 
 // enqueueLocked queues tasks claimed at now behind their webhooks, and

@@ -443,7 +443,7 @@ func (db *DB) commit(batch []*writeOp) {
 			errs[i] = err
 			continue
 		}
-		tx.wake, tx.landed, tx.hooks = false, math.MaxInt64, dueHooks{ids: tx.hooks.ids[:0]}
+		tx.wake, tx.landed, tx.hooks = false, math.MaxInt64, dueHooks{}
 		if single {
 			if errs[i] = op.fn(tx); errs[i] == nil {
 				ok++
