@@ -24,6 +24,9 @@ var Driver = func() string {
 // as a connection opens.
 const driverName = "hookd-sqlite3"
 
+// walbufErr is why walbufVFS could not be registered, if it could not.
+var walbufErr = registerWALBuf()
+
 func init() {
 	for _, r := range []role{roleWriter, roleReader, roleCheckpointer} {
 		sql.Register(driverName+roleSuffix(r), &sqlite3.SQLiteDriver{
@@ -43,10 +46,16 @@ func roleSuffix(r role) string { return [...]string{"-writer", "-reader", "-chec
 
 // openDB opens path for role r.
 func openDB(path string, r role) (*sql.DB, error) {
+	if walbufErr != nil {
+		return nil, walbufErr
+	}
 	q := url.Values{}
 	// _mutex=no: database/sql hands a connection to one goroutine at a
 	// time, so SQLite's own lock around every call is pure cost.
 	q.Set("_mutex", "no")
+	// vfs: the default VFS, writing the log a transaction at a time
+	// (walbuf_cgo.go).
+	q.Set("vfs", walbufVFS)
 	if r == roleWriter {
 		// _txlock=immediate: see pragmas.
 		q.Set("_txlock", "immediate")
