@@ -50,6 +50,42 @@ func TestDB_LargeTransaction(t *testing.T) {
 	}
 }
 
+// TestDB_CommitsReadBack commits transactions of every size from 1 to 120
+// events, each event about a page, and reads each one's events back at once
+// through a second DB on the file, as claims read what a publish has just
+// committed. The sizes cover every way a transaction's frames can fall
+// across the store's log buffer.
+func TestDB_CommitsReadBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db := MustOpenDBAt(t, path)
+	tn, err := sqlite.NewTenantService(db).EnsureTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, other := sqlite.NewEventService(db), sqlite.NewEventService(MustOpenDBAt(t, path))
+	n := 0
+	for size := 1; size <= 120; size++ {
+		events := make([]*hookd.Event, size)
+		for i := range events {
+			events[i] = &hookd.Event{ID: hookd.NewID(), TenantID: tn.ID, Type: "accounts.added", Data: eventData(n), CreatedAt: hookd.Now()}
+			n++
+		}
+		if _, err := es.PublishEvents(ctx, events); err != nil {
+			t.Fatalf("batch of %d: %v", size, err)
+		}
+		for i, e := range events {
+			got, err := other.FindEventByID(ctx, tn.ID, e.ID)
+			if err != nil {
+				t.Fatalf("batch of %d, event %d, read at once: %v", size, i, err)
+			}
+			if !bytes.Equal(got.Data, e.Data) {
+				t.Fatalf("batch of %d, event %d: data read back differs", size, i)
+			}
+		}
+	}
+}
+
 // createSubscribers creates n webhooks of tenant subscribing to
 // accounts.added.
 func createSubscribers(ctx context.Context, db *sqlite.DB, tenant string, n int) error {

@@ -417,8 +417,13 @@ func TestDB_LogStartsOver(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	if biggest > 140<<20 {
-		t.Errorf("log grew to %d MB while about 240 MB were written, want it started over (under 140 MB)", biggest>>20)
+	// A log that never started over would hold all 240 MB. How far it
+	// grows before it does depends on how far the checkpoints keep
+	// behind the writer: 76-92 MB with two of this test running at once
+	// on 2 cores before the writer buffered the log (4b95dca), up to 151
+	// MB after.
+	if biggest > 200<<20 {
+		t.Errorf("log grew to %d MB while about 240 MB were written, want it started over (under 200 MB)", biggest>>20)
 	}
 	t.Logf("largest log: %d MB", biggest>>20)
 }

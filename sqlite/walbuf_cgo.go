@@ -70,7 +70,7 @@ typedef struct walbuf_file {
 	sqlite3_file base;
 	sqlite3_file *real;     // the default VFS's file, allocated just after
 	int wal;                // a write-ahead log: buffer its appends
-	int commit;             // the last header buffered was a commit frame's
+	int commit;             // the last header written was a commit frame's
 	char *buf;              // WALBUF_SIZE bytes, allocated on first use
 	int len;                // bytes buffered
 	sqlite3_int64 off;      // the file offset of buf[0]
@@ -84,7 +84,6 @@ static int walbuf_flush(walbuf_file *p) {
 	if (p->len == 0) return SQLITE_OK;
 	int rc = p->real->pMethods->xWrite(p->real, p->buf, p->len, p->off);
 	p->len = 0;
-	p->commit = 0;
 	return rc;
 }
 
@@ -143,7 +142,12 @@ static int walbuf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off
 		p->commit = (h[4] | h[5] | h[6] | h[7]) != 0;
 		return SQLITE_OK;
 	}
-	if (p->commit) return walbuf_flush(p);
+	if (p->commit) {
+		// The commit frame's page. Its header may have gone out
+		// already, with the buffer it filled: commit outlives a flush.
+		p->commit = 0;
+		return walbuf_flush(p);
+	}
 	return SQLITE_OK;
 }
 
