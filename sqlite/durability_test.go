@@ -22,32 +22,18 @@ import (
 // same file, whose connections read the log themselves.
 func TestDB_LargeTransaction(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hookd.db")
-	db := MustOpenDBAt(t, path)
-	tn, err := sqlite.NewTenantService(db).EnsureTenant(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := createSubscribers(ctx, db, tn.ID, 4); err != nil {
+	db, other, tenant := openTwice(t)
+	if err := createSubscribers(ctx, db, tenant, 4); err != nil {
 		t.Fatal(err)
 	}
 	events := make([]*hookd.Event, 2000) // about 6 MB of data, 8,000 deliveries
 	for i := range events {
-		events[i] = &hookd.Event{ID: hookd.NewID(), TenantID: tn.ID, Type: "accounts.added", Data: eventData(i), CreatedAt: hookd.Now()}
+		events[i] = &hookd.Event{ID: hookd.NewID(), TenantID: tenant, Type: "accounts.added", Data: eventData(i), CreatedAt: hookd.Now()}
 	}
 	if _, err := sqlite.NewEventService(db).PublishEvents(ctx, events); err != nil {
 		t.Fatal(err)
 	}
-	other := sqlite.NewEventService(MustOpenDBAt(t, path))
-	for i, e := range events {
-		got, err := other.FindEventByID(ctx, tn.ID, e.ID)
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-		if !bytes.Equal(got.Data, e.Data) {
-			t.Fatalf("event %d: data read back differs", i)
-		}
-	}
+	checkReadBack(t, sqlite.NewEventService(other), events, "")
 }
 
 // TestDB_CommitsReadBack commits transactions of every size from 1 to 120
@@ -57,31 +43,46 @@ func TestDB_LargeTransaction(t *testing.T) {
 // across the store's log buffer.
 func TestDB_CommitsReadBack(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hookd.db")
-	db := MustOpenDBAt(t, path)
-	tn, err := sqlite.NewTenantService(db).EnsureTenant(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, other := sqlite.NewEventService(db), sqlite.NewEventService(MustOpenDBAt(t, path))
+	db, other, tenant := openTwice(t)
+	es, oes := sqlite.NewEventService(db), sqlite.NewEventService(other)
 	n := 0
 	for size := 1; size <= 120; size++ {
 		events := make([]*hookd.Event, size)
 		for i := range events {
-			events[i] = &hookd.Event{ID: hookd.NewID(), TenantID: tn.ID, Type: "accounts.added", Data: eventData(n), CreatedAt: hookd.Now()}
+			events[i] = &hookd.Event{ID: hookd.NewID(), TenantID: tenant, Type: "accounts.added", Data: eventData(n), CreatedAt: hookd.Now()}
 			n++
 		}
 		if _, err := es.PublishEvents(ctx, events); err != nil {
 			t.Fatalf("batch of %d: %v", size, err)
 		}
-		for i, e := range events {
-			got, err := other.FindEventByID(ctx, tn.ID, e.ID)
-			if err != nil {
-				t.Fatalf("batch of %d, event %d, read at once: %v", size, i, err)
-			}
-			if !bytes.Equal(got.Data, e.Data) {
-				t.Fatalf("batch of %d, event %d: data read back differs", size, i)
-			}
+		checkReadBack(t, oes, events, fmt.Sprintf("batch of %d, ", size))
+	}
+}
+
+// openTwice opens one new file as two DBs, as two processes would, with
+// tenant acme in it.
+func openTwice(t *testing.T) (db, other *sqlite.DB, tenant string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db = MustOpenDBAt(t, path)
+	tn, err := sqlite.NewTenantService(db).EnsureTenant(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, MustOpenDBAt(t, path), tn.ID
+}
+
+// checkReadBack reads every one of events back through es and compares its
+// data; prefix starts the failure's message.
+func checkReadBack(t *testing.T, es *sqlite.EventService, events []*hookd.Event, prefix string) {
+	t.Helper()
+	for i, e := range events {
+		got, err := es.FindEventByID(context.Background(), e.TenantID, e.ID)
+		if err != nil {
+			t.Fatalf("%sevent %d, read at once: %v", prefix, i, err)
+		}
+		if !bytes.Equal(got.Data, e.Data) {
+			t.Fatalf("%sevent %d: data read back differs", prefix, i)
 		}
 	}
 }
