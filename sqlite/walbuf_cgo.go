@@ -52,6 +52,7 @@ extern int sqlite3_vfs_register(sqlite3_vfs*, int) __attribute__((weak));
 
 #define SQLITE_OK 0
 #define SQLITE_ERROR 1
+#define SQLITE_NOMEM 7
 #define SQLITE_OPEN_WAL 0x00080000
 #define WAL_FRAME_HDRSIZE 24
 // The unix VFS writes at most 128 KiB - 1 in one call (seekAndWrite).
@@ -128,7 +129,7 @@ static int walbuf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off
 		return rc;
 	}
 	if (p->buf == 0 && (p->buf = malloc(WALBUF_SIZE)) == 0) {
-		return p->real->pMethods->xWrite(p->real, b, n, off);
+		return SQLITE_NOMEM;
 	}
 	if (p->len == 0) p->off = off;
 	memcpy(p->buf + p->len, b, n);
@@ -221,6 +222,8 @@ const walbufVFS = "hookd-walbuf"
 // write-ahead log's frames are written once per transaction instead of
 // twice per page (see walbuf_file above).
 func registerWALBuf() error {
+	// The name is never freed: SQLite keeps it for as long as the VFS is
+	// registered, which is until the process ends.
 	if rc := C.walbuf_register(C.CString(walbufVFS)); rc != 0 {
 		return fmt.Errorf("sqlite: registering VFS %s: code %d", walbufVFS, int(rc))
 	}
