@@ -54,8 +54,10 @@ func openDB(path string, r role) (*sql.DB, error) {
 	// time, so SQLite's own lock around every call is pure cost.
 	q.Set("_mutex", "no")
 	// vfs: the default VFS, writing the log a transaction at a time
-	// (walbuf_cgo.go).
-	q.Set("vfs", walbufVFS)
+	// (walbuf_cgo.go), where it is built.
+	if walbufVFS != "" {
+		q.Set("vfs", walbufVFS)
+	}
 	if r == roleWriter {
 		// _txlock=immediate: see pragmas.
 		q.Set("_txlock", "immediate")
