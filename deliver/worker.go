@@ -336,23 +336,26 @@ func (w *Worker) Wake() {
 // claims that found nothing fell from 186-274 a second to 148-172
 // (BENCHMARKS.md, "What changed" of 384f6f0).
 func (w *Worker) WakeFor(webhooks []string) {
-	if webhooks != nil {
-		now := w.Now()
-		w.mu.Lock()
-		skip := w.opened && !w.closed
-		for _, id := range webhooks {
-			if !skip {
-				break
-			}
-			h := w.hooks[id]
-			skip = h != nil && w.excludedLocked(h, now)
-		}
-		w.mu.Unlock()
-		if skip {
-			return
+	if webhooks == nil || !w.allExcluded(webhooks) {
+		w.Wake()
+	}
+}
+
+// allExcluded reports whether the worker is open and claims would exclude
+// each of webhooks now.
+func (w *Worker) allExcluded(webhooks []string) bool {
+	now := w.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.opened || w.closed {
+		return false
+	}
+	for _, id := range webhooks {
+		if h := w.hooks[id]; h == nil || !w.excludedLocked(h, now) {
+			return false
 		}
 	}
-	w.Wake()
+	return true
 }
 
 // Drain waits until every delivery claimed so far has been attempted and

@@ -523,8 +523,7 @@ type Tx struct {
 // and claims look for deliveries from that due time on (see
 // fairClaimer.landed).
 func (tx *Tx) madeDue(due int64) {
-	tx.wake = true
-	tx.landed = min(tx.landed, due)
+	tx.madeDueFor(due, nil)
 	tx.hooks.any = true
 }
 
