@@ -75,7 +75,18 @@ func isJSONObject(b json.RawMessage, scan bool) bool {
 // and "user" members moved first, in that order, and every other member in
 // the order given. Argyle's payloads put account and user first.
 func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
-	if out, ok := normalizeFast(data); ok {
+	if out, ok := normalizeFast(data, false); ok {
+		return out, nil
+	}
+	return normalizeSlow(data)
+}
+
+// NormalizeValidData is NormalizeData for data already known to be valid
+// JSON, as json.Valid reports (the API's decoders check every request
+// body): it skips checking it again. Given invalid JSON, its result is
+// undefined.
+func NormalizeValidData(data json.RawMessage) (json.RawMessage, error) {
+	if out, ok := normalizeFast(data, true); ok {
 		return out, nil
 	}
 	return normalizeSlow(data)
@@ -83,16 +94,21 @@ func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
 
 // normalizeFast is NormalizeData for the common object: valid, with plain
 // ASCII keys (no escapes) and at most one "account" and one "user". It
-// compacts data once and moves account and user by slicing the compact
-// form, without decoding a value. ok is false when it cannot tell, and
-// normalizeSlow decides (and words any error).
-func normalizeFast(data json.RawMessage) (json.RawMessage, bool) {
-	compact := make([]byte, 0, len(data))
-	buf := bytes.NewBuffer(compact)
-	if err := json.Compact(buf, data); err != nil {
-		return nil, false
+// compacts data once (checking it on the way unless valid says it is valid
+// JSON) and moves account and user by slicing the compact form, without
+// decoding a value. ok is false when it cannot tell, and normalizeSlow
+// decides (and words any error).
+func normalizeFast(data json.RawMessage, valid bool) (json.RawMessage, bool) {
+	var c []byte
+	if valid {
+		c = compactValid(make([]byte, 0, len(data)), data)
+	} else {
+		buf := bytes.NewBuffer(make([]byte, 0, len(data)))
+		if err := json.Compact(buf, data); err != nil {
+			return nil, false
+		}
+		c = buf.Bytes()
 	}
-	c := buf.Bytes()
 	if len(c) < 2 || c[0] != '{' {
 		return nil, false
 	}
@@ -178,6 +194,33 @@ func normalizeFast(data json.RawMessage) (json.RawMessage, bool) {
 		out = append(out, c[m.start:m.end]...)
 	}
 	return append(out, '}'), true
+}
+
+// compactValid appends data, which must be valid JSON, to dst without the
+// whitespace between its tokens: json.Compact without the checking, one
+// pass over data.
+func compactValid(dst, data []byte) []byte {
+	start, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		b := data[i]
+		if inString {
+			switch b {
+			case '\\':
+				i++ // the escaped byte, a quote among others
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = true
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, data[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, data[start:]...)
 }
 
 // normalizeSlow is NormalizeData token by token.

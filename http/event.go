@@ -174,12 +174,13 @@ func decodeEvent(o object, tenant string, now time.Time) (*hookd.Event, hookd.Fi
 		}
 		e.Webhooks = v
 	}
-	// Data and Resource come from a request body decoded whole.
+	// Data and Resource come from a request body decoded whole: valid
+	// JSON, which NormalizeValidData need not check again.
 	mergeFieldErrors(&fe, e.ValidateDecoded())
 	if len(fe) > 0 {
 		return nil, fe
 	}
-	data, err := hookd.NormalizeData(e.Data)
+	data, err := hookd.NormalizeValidData(e.Data)
 	if err != nil {
 		fe.Add("data", "Expected a JSON object.")
 		return nil, fe
