@@ -157,6 +157,9 @@ func (o object) str(fe *hookd.FieldErrors, name string) (string, state) {
 	case "NoneType":
 		return "", null
 	case "str":
+		if s, ok := plainString(raw); ok {
+			return s, set
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			fe.Add(name, msgString)
@@ -168,6 +171,24 @@ func (o object) str(fe *hookd.FieldErrors, name string) (string, state) {
 	}
 	fe.Add(name, msgString)
 	return "", invalid
+}
+
+// plainString returns the string the JSON string raw holds when it is
+// plain (printable ASCII, no escapes, as event types and most IDs are): its
+// bytes between the quotes, which is what json.Unmarshal would decode, in a
+// fraction of the time. ok is false for any other raw.
+func plainString(raw json.RawMessage) (s string, ok bool) {
+	raw = bytes.Trim(raw, " \t\n\r") // JSON's whitespace, no more
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, b := range body {
+		if b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+			return "", false
+		}
+	}
+	return string(body), true
 }
 
 // requiredStr decodes a required, non-null string member.

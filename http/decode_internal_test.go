@@ -108,3 +108,30 @@ func FuzzSplitBatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainString checks that whenever plainString takes a value, it finds
+// the string encoding/json decodes.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"accounts.added"`, ` "a b" `, `"a\"b"`, `"a\\b"`, `"\u0061"`, `"é"`, `""`, `"`, `1`, `"a"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("plainString(%q) = %q, encoding/json finds %q (%v)", raw, got, want, err)
+		}
+	})
+}
+
+func TestPlainString(t *testing.T) {
+	for raw, want := range map[string]bool{`"accounts.added"`: true, ` "a b" `: true, `""`: true,
+		`"a\"b"`: false, `"a\\b"`: false, `"\u0061"`: false, `"é"`: false, `1`: false, `"`: false, "\"a\tb\"": false} {
+		if _, ok := plainString(json.RawMessage(raw)); ok != want {
+			t.Errorf("plainString(%s) ok = %v, want %v", raw, ok, want)
+		}
+	}
+}
