@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -47,7 +49,7 @@ func signatures(w *hookd.Webhook, msgID string, body []byte, now time.Time) (arg
 		if i > 0 {
 			buf = append(buf, ' ')
 		}
-		buf = signature.AppendStandard(buf, signature.StandardKey(s), msgID, now, body)
+		buf = signature.AppendStandard(buf, standardKeys.get(s, signature.StandardKey), msgID, now, body)
 	}
 	both := string(buf)
 	return both[:n], both[n:]
@@ -120,13 +122,14 @@ type exchange struct {
 type sender struct {
 	client *http.Client
 	h1     *h1Client
+	urls   memo[*url.URL] // webhook URLs parsed, nil where they do not parse
 }
 
 // send performs one attempt of t at now.
 func (s *sender) send(t *hookd.Task, bodyFormat string, timeout time.Duration, now time.Time) exchange {
 	start := time.Now()
 	if s.h1 != nil {
-		if u, err := url.Parse(t.Webhook.URL); err == nil && u.Scheme == "http" && u.Host != "" {
+		if u := s.urls.get(t.Webhook.URL, parseURL); u != nil && u.Scheme == "http" && u.Host != "" {
 			return s.sendH1(u, t, bodyFormat, timeout, now, start)
 		}
 	}
@@ -282,4 +285,45 @@ func describeError(err error, timeout time.Duration) (outcome, msg string) {
 		return OutcomeNetworkError, "connection closed before a response"
 	}
 	return OutcomeNetworkError, inner.Error()
+}
+
+// parseURL is url.Parse, nil for a URL that does not parse. The URL it
+// returns is shared (see memo) and never modified.
+func parseURL(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+// standardKeys holds the Standard Webhooks key of each signing secret,
+// decoded once instead of on every attempt.
+var standardKeys memo[[]byte]
+
+// memoLimit bounds a memo: past it, the memo starts over.
+const memoLimit = 4096
+
+// memo keeps what f computed from a string key, for what every attempt
+// would otherwise compute again from its webhook (the URL parsed, the
+// signing keys decoded). Values are shared by every caller, so they must
+// never be modified. It is safe for concurrent use; the zero memo is
+// empty. Keys of deleted webhooks go when it starts over, after memoLimit
+// keys.
+type memo[V any] struct {
+	m sync.Map // string -> V
+	n atomic.Int64
+}
+
+func (c *memo[V]) get(key string, f func(string) V) V {
+	if v, ok := c.m.Load(key); ok {
+		return v.(V)
+	}
+	v := f(key)
+	if c.n.Add(1) > memoLimit {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(key, v)
+	return v
 }

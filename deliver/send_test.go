@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,5 +124,34 @@ func TestNewRequest_HeadersIndependent(t *testing.T) {
 		if got, want := r1.Header[k], append(slices.Clone(before[k]), "extra"); !slices.Equal(got, want) {
 			t.Errorf("first request's %s got %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestMemo checks that a memo computes a key's value once, gives every
+// caller that value, and starts over, still right, past memoLimit keys.
+func TestMemo(t *testing.T) {
+	var m memo[string]
+	calls := 0
+	f := func(k string) string { calls++; return "v" + k }
+	for range 3 {
+		if got := m.get("a", f); got != "va" {
+			t.Fatalf("get(a) = %q, want va", got)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("f called %d times for one key, want 1", calls)
+	}
+	for i := range memoLimit + 10 {
+		k := strconv.Itoa(i)
+		if got := m.get(k, f); got != "v"+k {
+			t.Fatalf("get(%s) = %q", k, got)
+		}
+	}
+	if n := m.n.Load(); n > memoLimit {
+		t.Fatalf("memo holds %d keys, want at most %d", n, memoLimit)
+	}
+	calls = 0
+	if got := m.get("a", f); got != "va" || calls != 1 {
+		t.Fatalf("after starting over, get(a) = %q with %d calls, want va computed again", got, calls)
 	}
 }
