@@ -154,7 +154,9 @@ func (s *sender) send(t *hookd.Task, bodyFormat string, timeout time.Duration, n
 // sendH1 performs one attempt of t at now to u with the HTTP/1.1 client.
 func (s *sender) sendH1(u *url.URL, t *hookd.Task, bodyFormat string, timeout time.Duration, now, start time.Time) exchange {
 	body, vals := prepare(t, bodyFormat, now)
-	fields := [6]h1Field{
+	sc := h1Scratches.Get().(*h1Scratch)
+	defer h1Scratches.Put(sc) // after answered has copied the answer's body
+	sc.fields = [6]h1Field{
 		{"Content-Type", contentTypeJSON[0]},
 		{"User-Agent", userAgent[0]},
 		{signature.IDHeader, vals[0]},
@@ -162,17 +164,27 @@ func (s *sender) sendH1(u *url.URL, t *hookd.Task, bodyFormat string, timeout ti
 		{signature.ArgyleHeader, vals[2]},
 		{signature.SignatureHeader, vals[3]},
 	}
-	req := &h1Request{url: u, header: fields[:], body: body}
+	req := &h1Request{url: u, header: sc.fields[:], body: body}
 	if vals[2] == "" {
-		req.header = fields[:4]
+		req.header = sc.fields[:4]
 	}
-	var stack [512]byte
-	resp, err := s.h1.do(req, stack[:0], hookd.MaxResponseBody, start.Add(timeout))
+	resp, err := s.h1.do(req, sc.answer[:0], hookd.MaxResponseBody, start.Add(timeout))
 	if err != nil {
 		return failed(err, timeout, start)
 	}
 	return answered(resp.status, resp.retryAfter, resp.body, now, start)
 }
+
+// h1Scratch is what an exchange of sendH1 needs beside its request's body:
+// the header fields, and room for most answers' bodies. Both escape to the
+// heap (the client reads the answer through an interface), so they are
+// pooled rather than allocated for every attempt.
+type h1Scratch struct {
+	fields [6]h1Field
+	answer [512]byte
+}
+
+var h1Scratches = sync.Pool{New: func() any { return new(h1Scratch) }}
 
 // failed is the exchange of an attempt that got no answer.
 func failed(err error, timeout time.Duration, start time.Time) exchange {
