@@ -164,7 +164,8 @@ type DeliveryService interface {
 	// LastAttemptAt and NextAttemptAt (nil unless pending); and on the
 	// webhook sets LastSentAt, clears FailingSince on success or sets it
 	// (if unset) on failure, and disables it if DisableWebhook is set.
-	// Results for deliveries that no longer exist are ignored.
+	// Results for deliveries that no longer exist are ignored. It keeps
+	// nothing of results once it returns: the worker reuses the slice.
 	CompleteDeliveries(ctx context.Context, results []AttemptResult) error
 
 	// DeleteDeliveriesBefore deletes finished (succeeded or failed)

@@ -882,7 +882,9 @@ func (w *Worker) complete() {
 		w.mu.Lock()
 		w.writtenLocked(len(batch))
 		w.mu.Unlock()
-		batch = nil
+		// The next batch reuses the array (stores keep no results).
+		clear(batch)
+		batch = batch[:0]
 	}
 	for {
 		if len(batch) == 0 {
