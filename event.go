@@ -132,21 +132,13 @@ func normalizeFast(data json.RawMessage, valid bool) (json.RawMessage, bool) {
 		}
 		key := string(c[i+1 : j])
 		i = j + 2 // past the closing quote and the colon
-		depth, inString := 0, false
+		depth := 0
 		for ; i < len(c); i++ {
 			b := c[i]
-			if inString {
-				switch b {
-				case '\\':
-					i++
-				case '"':
-					inString = false
-				}
-				continue
-			}
 			switch b {
 			case '"':
-				inString = true
+				i = stringEnd(c, i)
+				continue
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -200,27 +192,31 @@ func normalizeFast(data json.RawMessage, valid bool) (json.RawMessage, bool) {
 // whitespace between its tokens: json.Compact without the checking, one
 // pass over data.
 func compactValid(dst, data []byte) []byte {
-	start, inString := 0, false
+	start := 0
 	for i := 0; i < len(data); i++ {
-		b := data[i]
-		if inString {
-			switch b {
-			case '\\':
-				i++ // the escaped byte, a quote among others
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch b {
+		switch data[i] {
 		case '"':
-			inString = true
+			i = stringEnd(data, i)
 		case ' ', '\t', '\n', '\r':
 			dst = append(dst, data[start:i]...)
 			start = i + 1
 		}
 	}
 	return append(dst, data[start:]...)
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// opened by the quote at data[i], or len(data) when none does.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++ // the escaped byte, a quote among others
+		case '"':
+			return i
+		}
+	}
+	return len(data)
 }
 
 // normalizeSlow is NormalizeData token by token.
