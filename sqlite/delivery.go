@@ -63,8 +63,14 @@ func loadAttempts(ctx context.Context, q queryer, ds []*hookd.Delivery) error {
 		byID[d.ID], ids[i] = d, d.ID
 		d.Attempts = []hookd.Attempt{}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT delivery_id, number, started_at, status_code, latency_us, response_body, error
-		FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?)) ORDER BY delivery_id, number`, jsonArray(ids))
+	// A first attempt is in its delivery's row, unless it was recorded
+	// before migration 0006.
+	rows, err := q.QueryContext(ctx, `SELECT id, 1, first_started_at, first_status_code, first_latency_us, first_response_body, first_error
+		FROM deliveries WHERE id IN (SELECT value FROM json_each(?1)) AND first_started_at IS NOT NULL
+		UNION ALL
+		SELECT delivery_id, number, started_at, status_code, latency_us, response_body, error
+		FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?1))
+		ORDER BY 1, 2`, jsonArray(ids))
 	if err != nil {
 		return fmt.Errorf("load attempts: %w", err)
 	}
@@ -423,8 +429,9 @@ type webhookOutcome struct {
 }
 
 // CompleteDeliveries records results in one transaction of the group
-// commit: per result one UPDATE of the delivery (see recordAttempt) and one INSERT of
-// the attempt (statements the writer keeps prepared), then one UPDATE per
+// commit: per result one UPDATE of the delivery, which keeps a first attempt
+// in the delivery's row (see recordAttempt), and one INSERT of any later
+// attempt (statements the writer keeps prepared), then one UPDATE per
 // webhook concerned, skipped when it would only move last_sent_at by under
 // a second (see sentCache). After the commit it releases the results'
 // leases. A set-based variant (the results as one JSON parameter, read with
@@ -447,20 +454,23 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 				next = due
 				tx.landed = min(tx.landed, due) // normally ahead of every cursor
 			}
-			number, webhookID, err := recordAttempt(tx, r, started, next)
+			body := a.ResponseBody
+			if len(body) > hookd.MaxResponseBody {
+				body = body[:hookd.MaxResponseBody]
+			}
+			rec := attemptRecord{started: started, status: a.StatusCode, latency: a.Latency.Microseconds(), body: body, err: a.Error}
+			number, webhookID, err := recordAttempt(tx, r, rec, next)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // deleted meanwhile
 			} else if err != nil {
 				return fmt.Errorf("delivery %s: %w", r.DeliveryID, err)
 			}
-			body := a.ResponseBody
-			if len(body) > hookd.MaxResponseBody {
-				body = body[:hookd.MaxResponseBody]
-			}
-			if _, err := tx.exec(`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				r.DeliveryID, number, started, a.StatusCode, a.Latency.Microseconds(), body, a.Error); err != nil {
-				return fmt.Errorf("delivery %s: insert attempt: %w", r.DeliveryID, err)
+			if number > 1 { // the first is kept in the delivery's row
+				if _, err := tx.exec(`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
+					VALUES (?, ?, ?, ?, ?, ?, ?)`,
+					r.DeliveryID, number, rec.started, rec.status, rec.latency, rec.body, rec.err); err != nil {
+					return fmt.Errorf("delivery %s: insert attempt: %w", r.DeliveryID, err)
+				}
 			}
 
 			o := outcomes[webhookID]
@@ -516,18 +526,36 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	return nil
 }
 
+// attemptRecord is an attempt's columns as stored.
+type attemptRecord struct {
+	started, latency int64
+	status           int
+	body, err        string
+}
+
 // recordAttempt moves the delivery of r to its status after the attempt
 // and returns the attempt's number and the delivery's webhook, or
-// sql.ErrNoRows when the delivery is gone. The worker numbers attempts and
+// sql.ErrNoRows when the delivery is gone. A first attempt is written into
+// the delivery's row by the same UPDATE (migration 0006); the caller
+// inserts any later one into attempts. The worker numbers attempts and
 // names the webhook itself, so the UPDATE checks them instead of returning
 // them: RETURNING measured 5 µs of the 14 µs a completion took. A result
 // that does not match (another writer counted an attempt meanwhile) takes
 // the numbers the row holds.
-func recordAttempt(tx *Tx, r hookd.AttemptResult, started int64, next any) (int, string, error) {
+func recordAttempt(tx *Tx, r hookd.AttemptResult, a attemptRecord, next any) (int, string, error) {
 	if r.Attempt.Number > 0 && r.WebhookID != "" {
-		res, err := tx.exec(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
-			last_attempt_at = ?, next_attempt_at = ? WHERE id = ? AND attempt_count = ? AND webhook_id = ?`,
-			r.Status, started, next, r.DeliveryID, r.Attempt.Number-1, r.WebhookID)
+		var res sql.Result
+		var err error
+		if r.Attempt.Number == 1 {
+			res, err = tx.exec(`UPDATE deliveries SET status = ?, attempt_count = 1, last_attempt_at = ?, next_attempt_at = ?,
+				first_started_at = ?, first_status_code = ?, first_latency_us = ?, first_response_body = ?, first_error = ?
+				WHERE id = ? AND attempt_count = 0 AND webhook_id = ?`,
+				r.Status, a.started, next, a.started, a.status, a.latency, a.body, a.err, r.DeliveryID, r.WebhookID)
+		} else {
+			res, err = tx.exec(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
+				last_attempt_at = ?, next_attempt_at = ? WHERE id = ? AND attempt_count = ? AND webhook_id = ?`,
+				r.Status, a.started, next, r.DeliveryID, r.Attempt.Number-1, r.WebhookID)
+		}
 		if err != nil {
 			return 0, "", err
 		}
@@ -537,11 +565,19 @@ func recordAttempt(tx *Tx, r hookd.AttemptResult, started int64, next any) (int,
 			return r.Attempt.Number, r.WebhookID, nil
 		}
 	}
+	// SET reads the row as it was: the first attempt's columns are
+	// written only when this is the first attempt.
 	var number int
 	var webhookID string
-	err := tx.queryRow(`UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
-		last_attempt_at = ?, next_attempt_at = ? WHERE id = ? RETURNING attempt_count, webhook_id`,
-		r.Status, started, next, r.DeliveryID).Scan(&number, &webhookID)
+	err := tx.queryRow(`UPDATE deliveries SET status = ?1, attempt_count = attempt_count + 1,
+		last_attempt_at = ?2, next_attempt_at = ?3,
+		first_started_at = CASE attempt_count WHEN 0 THEN ?2 ELSE first_started_at END,
+		first_status_code = CASE attempt_count WHEN 0 THEN ?4 ELSE first_status_code END,
+		first_latency_us = CASE attempt_count WHEN 0 THEN ?5 ELSE first_latency_us END,
+		first_response_body = CASE attempt_count WHEN 0 THEN ?6 ELSE first_response_body END,
+		first_error = CASE attempt_count WHEN 0 THEN ?7 ELSE first_error END
+		WHERE id = ?8 RETURNING attempt_count, webhook_id`,
+		r.Status, a.started, next, a.status, a.latency, a.body, a.err, r.DeliveryID).Scan(&number, &webhookID)
 	return number, webhookID, err
 }
 

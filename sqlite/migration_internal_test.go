@@ -93,6 +93,81 @@ func TestMigration0005(t *testing.T) {
 	}
 }
 
+// TestMigration0006 upgrades a file made with migrations 0001-0005 whose
+// delivery has its first attempt in attempts: the attempt is still read
+// from there, a second one is added beside it, and a delivery published
+// after the upgrade keeps its first attempt in its own row.
+func TestMigration0006(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	m := migrateBefore(t, path, "0006")
+	t0 := hookd.Now().Add(-time.Hour)
+	at := micros(t0)
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', ?1)`,
+		`INSERT INTO webhooks (id, tenant_id, name, events, url, config, status, created_at, updated_at)
+			VALUES ('w1', 't1', 'hook', '["accounts.added"]', 'https://example.com', '{}', 'enabled', ?1, ?1)`,
+		`INSERT INTO webhook_events (tenant_id, event, webhook_id) VALUES ('t1', 'accounts.added', 'w1')`,
+		`INSERT INTO events (id, tenant_id, type, data, deliveries, created_at) VALUES ('e1', 't1', 'accounts.added', '{}', 1, ?1)`,
+		`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, next_attempt_at, created_at, last_attempt_at)
+			VALUES ('d1', 't1', 'w1', 'e1', 'accounts.added', 'pending', 1, ?1, ?1, ?1)`,
+		`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
+			VALUES ('d1', 1, ?1, 500, 1000, 'oops', 'status 500')`,
+	} {
+		if _, err := m.Exec(q, at); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deliveries := NewDeliveryService(db)
+	second := hookd.AttemptResult{DeliveryID: "d1", WebhookID: "w1", Status: hookd.DeliverySucceeded,
+		Attempt: hookd.Attempt{Number: 2, StartedAt: t0.Add(time.Minute), StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"}}
+	if err := deliveries.CompleteDeliveries(ctx, []hookd.AttemptResult{second}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := deliveries.FindDeliveryByID(ctx, "t1", "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Attempts) != 2 || d.Attempts[0].Number != 1 || d.Attempts[0].StatusCode != 500 || d.Attempts[0].ResponseBody != "oops" ||
+		d.Attempts[1].Number != 2 || d.Attempts[1].StatusCode != 200 || !d.Attempts[1].StartedAt.Equal(second.Attempt.StartedAt) {
+		t.Errorf("the upgraded delivery's attempts: %+v, want the first from before the upgrade and the second", d.Attempts)
+	}
+
+	events, err := NewEventService(db).PublishEvents(ctx, []*hookd.Event{{ID: hookd.NewID(), TenantID: "t1", Type: "accounts.added",
+		Data: []byte(`{}`), CreatedAt: hookd.Now()}})
+	if err != nil || len(events) != 1 || events[0].Deliveries != 1 {
+		t.Fatalf("publish after the upgrade: %+v (err %v), want one delivery", events, err)
+	}
+	ds, _, err := deliveries.FindDeliveries(ctx, hookd.DeliveryFilter{TenantID: "t1", EventID: events[0].EventID, Page: hookd.Page{Limit: 10}})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("the new event's deliveries: %+v (err %v), want one", ds, err)
+	}
+	first := hookd.AttemptResult{DeliveryID: ds[0].ID, WebhookID: "w1", Status: hookd.DeliverySucceeded,
+		Attempt: hookd.Attempt{Number: 1, StartedAt: hookd.Now(), StatusCode: 204, Latency: 2 * time.Millisecond}}
+	if err := deliveries.CompleteDeliveries(ctx, []hookd.AttemptResult{first}); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := db.reader.QueryRow(`SELECT count(*) FROM attempts WHERE delivery_id = ?`, ds[0].ID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = deliveries.FindDeliveryByID(ctx, "t1", ds[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 || len(d.Attempts) != 1 || d.Attempts[0].StatusCode != 204 || d.Attempts[0].Latency != 2*time.Millisecond {
+		t.Errorf("a new delivery's first attempt: %d rows in attempts, read back %+v; want none there and the attempt from its row", rows, d.Attempts)
+	}
+}
+
 // TestMigration0005_Unexpected: a deliveries table whose definition reads
 // otherwise than 0001 wrote it is left as it was, and Open says why.
 func TestMigration0005_Unexpected(t *testing.T) {

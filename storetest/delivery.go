@@ -667,6 +667,22 @@ func exerciseDeliveryComplete(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	// The same for a first attempt: its fields are kept as given.
+	t.Run("StaleFirst", func(t *testing.T) {
+		b := setup(t, open)
+		b.mustWebhook(t)
+		d := b.mustDeliver(t, b.t0)[0]
+		r := result(d, hookd.DeliveryPending, b.at(time.Second), b.at(time.Minute))
+		r.WebhookID, r.Attempt.Number = "", 0
+		b.mustComplete(t, r)
+		want := r.Attempt
+		want.Number = 1
+		got := b.mustFindDelivery(t, b.tenant.ID, d.ID)
+		if got.AttemptCount != 1 || len(got.Attempts) != 1 || dump(got.Attempts[0]) != dump(want) {
+			t.Errorf("after an unnumbered first result got %s, want the one attempt %s", dump(got), dump(want))
+		}
+	})
+
 	t.Run("FailingSinceKept", func(t *testing.T) {
 		b := setup(t, open)
 		w := b.newWebhook(b.tenant.ID)
