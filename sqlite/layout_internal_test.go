@@ -23,12 +23,15 @@ import (
 // delivery row written once, when its attempt completes, with the event
 // marked undelivered until then (a partial index), instead of a pending
 // row published and then updated. It reports the process's CPU time per
-// delivery (cpu-µs/delivery) beside the wall time.
+// delivery (cpu-µs/delivery) beside the wall time. "first_attempt_as_row"
+// is the layout before migration 0006: the first attempt in a row of
+// attempts instead of in the delivery's row.
 func BenchmarkWriterLayout(b *testing.B) {
 	for _, v := range []struct {
 		name string
 		drop string // an index to drop
 		lazy bool   // written_at_completion
+		row  bool   // first_attempt_as_row
 	}{
 		{name: "schema"},
 		{name: "without_deliveries_pending", drop: "deliveries_pending"},
@@ -37,6 +40,7 @@ func BenchmarkWriterLayout(b *testing.B) {
 		{name: "without_deliveries_webhook_created_at", drop: "deliveries_webhook_created_at"},
 		{name: "without_events_created_at", drop: "events_created_at"},
 		{name: "written_at_completion", lazy: true},
+		{name: "first_attempt_as_row", row: true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			db := layoutDB(b, v.drop, v.lazy)
@@ -76,25 +80,34 @@ func BenchmarkWriterLayout(b *testing.B) {
 					})
 				}
 				layoutTx(b, db, func(tx *sql.Tx) {
-					attempt := layoutPrepare(b, tx, `INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
-						VALUES (?, 1, ?, 200, 900, '', '')`)
 					at := time.Now().UnixMicro()
 					if v.lazy {
-						final := layoutPrepare(b, tx, `INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, created_at, last_attempt_at)
-							VALUES (?, ?, ?, ?, 'accounts.added', 'succeeded', 1, ?, ?)`)
+						final := layoutPrepare(b, tx, `INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, created_at, last_attempt_at,
+								first_started_at, first_status_code, first_latency_us, first_response_body, first_error)
+							VALUES (?, ?, ?, ?, 'accounts.added', 'succeeded', 1, ?, ?, ?, 200, 900, '', '')`)
 						delivered := layoutPrepare(b, tx, `UPDATE events SET undelivered = NULL WHERE id = ?`)
 						for i := range n {
-							layoutStmt(b, final, deliveries[i], tenant, webhook, events[i], at, at)
+							layoutStmt(b, final, deliveries[i], tenant, webhook, events[i], at, at, at)
 							layoutStmt(b, delivered, events[i])
+						}
+						return
+					}
+					if v.row {
+						attempt := layoutPrepare(b, tx, `INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
+							VALUES (?, 1, ?, 200, 900, '', '')`)
+						update := layoutPrepare(b, tx, `UPDATE deliveries SET status = 'succeeded', attempt_count = attempt_count + 1,
+							last_attempt_at = ?, next_attempt_at = NULL WHERE id = ? AND attempt_count = 0 AND webhook_id = ?`)
+						for i := range n {
+							layoutStmt(b, update, at, deliveries[i], webhook)
 							layoutStmt(b, attempt, deliveries[i], at)
 						}
 						return
 					}
-					update := layoutPrepare(b, tx, `UPDATE deliveries SET status = 'succeeded', attempt_count = attempt_count + 1,
-						last_attempt_at = ?, next_attempt_at = NULL WHERE id = ? AND attempt_count = 0 AND webhook_id = ?`)
+					update := layoutPrepare(b, tx, `UPDATE deliveries SET status = 'succeeded', attempt_count = 1, last_attempt_at = ?, next_attempt_at = NULL,
+						first_started_at = ?, first_status_code = 200, first_latency_us = 900, first_response_body = '', first_error = ''
+						WHERE id = ? AND attempt_count = 0 AND webhook_id = ?`)
 					for i := range n {
-						layoutStmt(b, update, at, deliveries[i], webhook)
-						layoutStmt(b, attempt, deliveries[i], at)
+						layoutStmt(b, update, at, at, deliveries[i], webhook)
 					}
 				})
 				if (done/round)%40 == 39 {
