@@ -267,6 +267,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // migrations table, each in its own transaction, in lexical order, on a
 // connection of its own that it closes: a connection keeps the table
 // definitions it has parsed, and a migration may edit one in place (0005).
+// A later migration that alters such a table has the connection parse the
+// schema again first (0006).
 func (db *DB) migrate(ctx context.Context) (err error) {
 	m, err := openDB(db.Path, roleWriter)
 	if err != nil {
