@@ -22,33 +22,13 @@ import (
 func TestMigration0005(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	m := migrateBefore(t, path, "0005")
 	created := hookd.Now().Add(-48 * time.Hour)
 	at := micros(created)
-	for _, q := range []string{
-		`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', ?1)`,
-		`INSERT INTO webhooks (id, tenant_id, name, events, url, config, status, created_at, updated_at)
-			VALUES ('w1', 't1', 'hook', '["accounts.added"]', 'https://example.com', '{}', 'enabled', ?1, ?1)`,
-		`INSERT INTO webhook_events (tenant_id, event, webhook_id) VALUES ('t1', 'accounts.added', 'w1')`,
-		`INSERT INTO events (id, tenant_id, type, data, deliveries, created_at) VALUES ('e1', 't1', 'accounts.added', '{}', 1, ?1)`,
+	db := upgrade(t, path, "0005", at,
 		`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, created_at, last_attempt_at)
 			VALUES ('d1', 't1', 'w1', 'e1', 'accounts.added', 'succeeded', 1, ?1, ?1)`,
 		`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
-			VALUES ('d1', 1, ?1, 200, 1000, '', '')`,
-	} {
-		if _, err := m.Exec(q, at); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db := NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+			VALUES ('d1', 1, ?1, 200, 1000, '', '')`)
 	applied, err := db.AppliedMigrations(ctx)
 	if err != nil || !slices.Contains(applied, "0005_deliveries_event_id.sql") {
 		t.Fatalf("applied %v (err %v), want 0005_deliveries_event_id.sql among them", applied, err)
@@ -100,33 +80,12 @@ func TestMigration0005(t *testing.T) {
 func TestMigration0006(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	m := migrateBefore(t, path, "0006")
 	t0 := hookd.Now().Add(-time.Hour)
-	at := micros(t0)
-	for _, q := range []string{
-		`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', ?1)`,
-		`INSERT INTO webhooks (id, tenant_id, name, events, url, config, status, created_at, updated_at)
-			VALUES ('w1', 't1', 'hook', '["accounts.added"]', 'https://example.com', '{}', 'enabled', ?1, ?1)`,
-		`INSERT INTO webhook_events (tenant_id, event, webhook_id) VALUES ('t1', 'accounts.added', 'w1')`,
-		`INSERT INTO events (id, tenant_id, type, data, deliveries, created_at) VALUES ('e1', 't1', 'accounts.added', '{}', 1, ?1)`,
+	db := upgrade(t, path, "0006", micros(t0),
 		`INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempt_count, next_attempt_at, created_at, last_attempt_at)
 			VALUES ('d1', 't1', 'w1', 'e1', 'accounts.added', 'pending', 1, ?1, ?1, ?1)`,
 		`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
-			VALUES ('d1', 1, ?1, 500, 1000, 'oops', 'status 500')`,
-	} {
-		if _, err := m.Exec(q, at); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db := NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+			VALUES ('d1', 1, ?1, 500, 1000, 'oops', 'status 500')`)
 	deliveries := NewDeliveryService(db)
 	second := hookd.AttemptResult{DeliveryID: "d1", WebhookID: "w1", Status: hookd.DeliverySucceeded,
 		Attempt: hookd.Attempt{Number: 2, StartedAt: t0.Add(time.Minute), StatusCode: 200, Latency: time.Millisecond, ResponseBody: "ok"}}
@@ -206,6 +165,35 @@ func TestMigration0005_Unexpected(t *testing.T) {
 	if indexes != 1 {
 		t.Errorf("after the failed migration %d deliveries_event_id indexes, want it kept", indexes)
 	}
+}
+
+// upgrade applies the migrations before the one named prefix to a new file
+// at path, adds a tenant t1 with a webhook w1 subscribed to accounts.added
+// and an event e1 of that type, then runs stmts, with ?1 bound to at in
+// each, and opens the file with every migration.
+func upgrade(t *testing.T, path, prefix string, at int64, stmts ...string) *DB {
+	t.Helper()
+	m := migrateBefore(t, path, prefix)
+	for _, q := range append([]string{
+		`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', ?1)`,
+		`INSERT INTO webhooks (id, tenant_id, name, events, url, config, status, created_at, updated_at)
+			VALUES ('w1', 't1', 'hook', '["accounts.added"]', 'https://example.com', '{}', 'enabled', ?1, ?1)`,
+		`INSERT INTO webhook_events (tenant_id, event, webhook_id) VALUES ('t1', 'accounts.added', 'w1')`,
+		`INSERT INTO events (id, tenant_id, type, data, deliveries, created_at) VALUES ('e1', 't1', 'accounts.added', '{}', 1, ?1)`,
+	}, stmts...) {
+		if _, err := m.Exec(q, at); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // migrateBefore applies the migrations before the one named prefix to a
