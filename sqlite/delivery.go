@@ -458,14 +458,15 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 			if len(body) > hookd.MaxResponseBody {
 				body = body[:hookd.MaxResponseBody]
 			}
-			rec := attemptRecord{started: started, status: a.StatusCode, latency: a.Latency.Microseconds(), body: body, err: a.Error}
+			rec := attemptRecord{started: started, status: a.StatusCode, latency: a.Latency.Microseconds(), body: body, err: a.Error,
+				inline: len(body)+len(a.Error) <= maxInlineAttempt}
 			number, webhookID, err := recordAttempt(tx, r, rec, next)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // deleted meanwhile
 			} else if err != nil {
 				return fmt.Errorf("delivery %s: %w", r.DeliveryID, err)
 			}
-			if number > 1 { // the first is kept in the delivery's row
+			if number > 1 || !rec.inline { // else in the delivery's row
 				if _, err := tx.exec(`INSERT INTO attempts (delivery_id, number, started_at, status_code, latency_us, response_body, error)
 					VALUES (?, ?, ?, ?, ?, ?, ?)`,
 					r.DeliveryID, number, rec.started, rec.status, rec.latency, rec.body, rec.err); err != nil {
@@ -526,18 +527,26 @@ func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hook
 	return nil
 }
 
-// attemptRecord is an attempt's columns as stored.
+// attemptRecord is an attempt's columns as stored, and whether it is kept
+// in its delivery's row if it is the first.
 type attemptRecord struct {
 	started, latency int64
 	status           int
 	body, err        string
+	inline           bool
 }
+
+// maxInlineAttempt bounds the response body and error, together, of a
+// first attempt kept in its delivery's row. Every later UPDATE of the row
+// rewrites it whole, retries' included, so a long answer (an HTML error
+// page, up to hookd.MaxResponseBody) goes to attempts, written once.
+const maxInlineAttempt = 512
 
 // recordAttempt moves the delivery of r to its status after the attempt
 // and returns the attempt's number and the delivery's webhook, or
-// sql.ErrNoRows when the delivery is gone. A first attempt is written into
-// the delivery's row by the same UPDATE (migration 0006); the caller
-// inserts any later one into attempts. The worker numbers attempts and
+// sql.ErrNoRows when the delivery is gone. A first attempt marked inline is
+// written into the delivery's row by the same UPDATE (migration 0006); the
+// caller inserts any other into attempts. The worker numbers attempts and
 // names the webhook itself, so the UPDATE checks them instead of returning
 // them: RETURNING measured 5 µs of the 14 µs a completion took. A result
 // that does not match (another writer counted an attempt meanwhile) takes
@@ -546,7 +555,7 @@ func recordAttempt(tx *Tx, r hookd.AttemptResult, a attemptRecord, next any) (in
 	if r.Attempt.Number > 0 && r.WebhookID != "" {
 		var res sql.Result
 		var err error
-		if r.Attempt.Number == 1 {
+		if r.Attempt.Number == 1 && a.inline {
 			res, err = tx.exec(`UPDATE deliveries SET status = ?, attempt_count = 1, last_attempt_at = ?, next_attempt_at = ?,
 				first_started_at = ?, first_status_code = ?, first_latency_us = ?, first_response_body = ?, first_error = ?
 				WHERE id = ? AND attempt_count = 0 AND webhook_id = ?`,
@@ -566,18 +575,19 @@ func recordAttempt(tx *Tx, r hookd.AttemptResult, a attemptRecord, next any) (in
 		}
 	}
 	// SET reads the row as it was: the first attempt's columns are
-	// written only when this is the first attempt.
+	// written only when this is the first attempt, and it is to be kept
+	// inline (?9).
 	var number int
 	var webhookID string
 	err := tx.queryRow(`UPDATE deliveries SET status = ?1, attempt_count = attempt_count + 1,
 		last_attempt_at = ?2, next_attempt_at = ?3,
-		first_started_at = CASE attempt_count WHEN 0 THEN ?2 ELSE first_started_at END,
-		first_status_code = CASE attempt_count WHEN 0 THEN ?4 ELSE first_status_code END,
-		first_latency_us = CASE attempt_count WHEN 0 THEN ?5 ELSE first_latency_us END,
-		first_response_body = CASE attempt_count WHEN 0 THEN ?6 ELSE first_response_body END,
-		first_error = CASE attempt_count WHEN 0 THEN ?7 ELSE first_error END
+		first_started_at = CASE WHEN attempt_count = 0 AND ?9 THEN ?2 ELSE first_started_at END,
+		first_status_code = CASE WHEN attempt_count = 0 AND ?9 THEN ?4 ELSE first_status_code END,
+		first_latency_us = CASE WHEN attempt_count = 0 AND ?9 THEN ?5 ELSE first_latency_us END,
+		first_response_body = CASE WHEN attempt_count = 0 AND ?9 THEN ?6 ELSE first_response_body END,
+		first_error = CASE WHEN attempt_count = 0 AND ?9 THEN ?7 ELSE first_error END
 		WHERE id = ?8 RETURNING attempt_count, webhook_id`,
-		r.Status, a.started, next, a.status, a.latency, a.body, a.err, r.DeliveryID).Scan(&number, &webhookID)
+		r.Status, a.started, next, a.status, a.latency, a.body, a.err, r.DeliveryID, a.inline).Scan(&number, &webhookID)
 	return number, webhookID, err
 }
 

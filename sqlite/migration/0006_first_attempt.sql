@@ -2,7 +2,8 @@
 -- attempts: most deliveries succeed on the first try, and the attempts
 -- row with its primary key's index cost the writer 2-3 µs of the 19-23
 -- µs a delivery took (BenchmarkWriterLayout, "first_attempt_as_row"
--- against "schema"). Later attempts still go to attempts. Attempts recorded
+-- against "schema"). Later attempts still go to attempts, and so does a
+-- first one with a long answer (see maxInlineAttempt). Attempts recorded
 -- before this migration stay where they are: first_started_at is NULL in
 -- their deliveries' rows, and the first attempt is read from attempts.
 --
