@@ -430,12 +430,12 @@ type webhookOutcome struct {
 
 // CompleteDeliveries records results in one transaction of the group
 // commit: per result one UPDATE of the delivery, which keeps a first attempt
-// in the delivery's row (see recordAttempt), and one INSERT of any later
-// attempt (statements the writer keeps prepared), then one UPDATE per
-// webhook concerned, skipped when it would only move last_sent_at by under
-// a second (see sentCache). After the commit it releases the results'
-// leases. A set-based variant (the results as one JSON parameter, read with
-// json_each) measured slower here.
+// with a short answer in the delivery's row (see recordAttempt), and one
+// INSERT of any other attempt (statements the writer keeps prepared), then
+// one UPDATE per webhook concerned, skipped when it would only move
+// last_sent_at by under a second (see sentCache). After the commit it
+// releases the results' leases. A set-based variant (the results as one
+// JSON parameter, read with json_each) measured slower here.
 func (s *DeliveryService) CompleteDeliveries(ctx context.Context, results []hookd.AttemptResult) error {
 	if len(results) == 0 {
 		return nil
