@@ -22,6 +22,7 @@ func TestFirstAttempt_Storage(t *testing.T) {
 		stmts = append(stmts, `INSERT INTO deliveries (id, tenant_id, webhook_id, event_id, event_type, status, next_attempt_at, created_at)
 			VALUES ('`+id+`', 't1', 'w1', 'e1', 'accounts.added', 'pending', ?1, ?1)`)
 	}
+	// "9999" sorts after every migration: the file has them all.
 	db := upgrade(t, filepath.Join(t.TempDir(), "hookd.db"), "9999", micros(t0), stmts...)
 	s := NewDeliveryService(db)
 	long := strings.Repeat("<p>error</p>", 100)
