@@ -50,7 +50,7 @@ func benchEvents(tenantID string, n int, now time.Time) []*hookd.Event {
 // (Parallel), and 100 events per call (Batch100).
 func BenchmarkPublish(b *testing.B) {
 	ctx := context.Background()
-	for _, fanOut := range []int{1, 10} {
+	for _, fanOut := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("Single/FanOut%d", fanOut), func(b *testing.B) {
 			db, tn := benchSetup(b, fanOut)
 			es := sqlite.NewEventService(db)
