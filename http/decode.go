@@ -340,7 +340,7 @@ func parseTime(s string, endOfDay bool) (time.Time, bool) {
 
 // splitBatch decodes the common batch body: a JSON object whose "events"
 // member is an array of objects, every member name plain ASCII. It checks
-// the body with json.Valid, then splits it in one pass into the events'
+// the body with validJSON, then splits it in one pass into the events'
 // members without decoding a value; encoding/json took four passes and a
 // map per event built through reflection, half of the HTTP layer's time
 // per event (BenchmarkPublishBatch). ok is false when it cannot tell
@@ -348,7 +348,7 @@ func parseTime(s string, endOfDay bool) (time.Time, bool) {
 // then decides, and words any error. Like encoding/json into a map, the
 // last of a repeated name wins.
 func splitBatch(data []byte) (events []object, ok bool) {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return nil, false
 	}
 	eventsOK := false // stays false unless an "events" member is found
@@ -364,10 +364,10 @@ func splitBatch(data []byte) (events []object, ok bool) {
 
 // splitObject is decodeObject for the common body: a valid JSON object
 // whose member names are plain ASCII, split into its members in one pass
-// after json.Valid, without decoding a value. ok is false when it cannot
+// after validJSON, without decoding a value. ok is false when it cannot
 // tell, and encoding/json decides.
 func splitObject(data []byte) (object, bool) {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return nil, false
 	}
 	o, _, ok := objectAt(data, skipSpace(data, 0))
