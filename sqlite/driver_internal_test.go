@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/hookd/hookd"
 )
 
 // TestPragmas checks that each connection runs with its role's settings,
@@ -48,5 +51,66 @@ func TestPragmas(t *testing.T) {
 		if got := read(db.reader, pragma); got != want {
 			t.Errorf("reader: PRAGMA %s = %s, want %s", pragma, got, want)
 		}
+	}
+}
+
+// TestTxExec checks the writer's statements run through the driver's own
+// statements (rawStmts), with what database/sql gave the callers: rows
+// affected, the driver's errors, arguments of the types the store passes.
+func TestTxExec(t *testing.T) {
+	db := NewDB(filepath.Join(t.TempDir(), "hookd.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+
+	var affected int64
+	err := db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`CREATE TEMP TABLE x (k TEXT PRIMARY KEY, i INTEGER, b BLOB, n TEXT, f REAL, t INTEGER)`); err != nil {
+			return err
+		}
+		for i, k := range []string{"a", "b"} {
+			if _, err := tx.exec(`INSERT INTO x (k, i, b, n, f, t) VALUES (?, ?, ?, ?, ?, ?)`, k, i, []byte{1}, nil, 1.5, true); err != nil {
+				return err
+			}
+		}
+		res, err := tx.exec(`UPDATE x SET i = i + ?1 WHERE i >= ?2`, int64(10), 0)
+		if err != nil {
+			return err
+		}
+		affected, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if affected != 2 {
+		t.Errorf("UPDATE affected %d rows, want 2", affected)
+	}
+	if len(db.raw.byQuery) == 0 {
+		t.Error("no statement ran through rawStmts")
+	}
+
+	err = db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO x (k) VALUES (?)`, "a")
+		return interpretError(err)
+	})
+	if code := hookd.ErrorCode(err); code != hookd.ECONFLICT {
+		t.Errorf("duplicate key: error %v (code %q), want %q", err, code, hookd.ECONFLICT)
+	}
+	err = db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO nowhere (k) VALUES (?)`, "a")
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "no such table") {
+		t.Errorf("unknown table: error %v, want SQLite's", err)
+	}
+	err = db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO x (k) VALUES (?)`, struct{}{})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "converting argument $1") {
+		t.Errorf("unsupported argument: error %v, want database/sql's wording", err)
 	}
 }

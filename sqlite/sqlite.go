@@ -26,6 +26,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -80,6 +81,7 @@ type DB struct {
 	writer       *sql.DB     // exactly one connection, held by conn after Open
 	conn         *sql.Conn   // the writer goroutine's connection
 	stmts        stmtCache   // the writer's prepared statements, kept across transactions
+	raw          rawStmts    // the writer's statements run for their effect (Tx.exec)
 	queue        leases      // the deliveries this process has claimed
 	claimStmts   stmtCache   // the claim's queries, prepared on the read pool
 	sent         sentCache   // what completions last wrote of each webhook
@@ -187,6 +189,7 @@ func (db *DB) Close() error {
 	<-db.checkpointed
 	<-db.park.looped
 	db.stmts.close()
+	db.raw.close(db.conn)
 	db.claimStmts.close()
 	err := db.conn.Close()
 	if errors.Is(err, sql.ErrConnDone) {
@@ -567,6 +570,15 @@ func (h *dueHooks) merge(o dueHooks) {
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
+	var res driver.Result
+	ran := false
+	err := tx.db.conn.Raw(func(dc any) (err error) {
+		res, ran, err = tx.db.raw.exec(tx.ctx, dc, query, args)
+		return err
+	})
+	if ran || err != nil {
+		return res, err
+	}
 	s, err := tx.db.stmts.get(tx.ctx, query)
 	if s == nil || err != nil {
 		return tx.db.conn.ExecContext(tx.ctx, query, args...)
