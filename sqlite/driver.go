@@ -52,9 +52,10 @@ func pragmas(r role) []string {
 			// cache_size=-16384: 16 MiB of pages instead of SQLite's 2. A
 			// transaction whose changed pages outgrow the cache spills
 			// them to the log before it commits, and reads them back
-			// when it changes them again; a publish of 100 events to 100 webhooks each (10,000
-			// deliveries, their rows and four index entries each) did,
-			// and took twice as long (BenchmarkPublish/Batch100/FanOut100).
+			// when it changes them again; a publish of 100 events to 100
+			// webhooks each (10,000 deliveries, their rows and four index
+			// entries each) did, and took twice as long
+			// (BenchmarkPublish/Batch100/FanOut100).
 			// Only the writer's cache is raised: a reader's is emptied
 			// whenever it starts reading after a commit. The cost: at the
 			// end of a transaction in which a b-tree split swapped pages
