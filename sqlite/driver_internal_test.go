@@ -13,11 +13,7 @@ import (
 // TestPragmas checks that each connection runs with its role's settings,
 // read back from SQLite through whichever driver the build uses.
 func TestPragmas(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "hookd.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 
 	read := func(q interface {
@@ -58,11 +54,7 @@ func TestPragmas(t *testing.T) {
 // statements (rawStmts), with what database/sql gave the callers: rows
 // affected, the driver's errors, arguments of the types the store passes.
 func TestTxExec(t *testing.T) {
-	db := NewDB(filepath.Join(t.TempDir(), "hookd.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 
 	var affected int64
@@ -113,4 +105,16 @@ func TestTxExec(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "converting argument $1") {
 		t.Errorf("unsupported argument: error %v, want database/sql's wording", err)
 	}
+}
+
+// openTemp opens a new database in a temporary directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db := NewDB(filepath.Join(t.TempDir(), "hookd.db"))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
