@@ -63,11 +63,11 @@ func (r *rawStmts) exec(ctx context.Context, dc any, query string, args []any) (
 // driverValue converts an argument as database/sql does, without its
 // reflection for the types the store passes.
 func driverValue(a any) (driver.Value, error) {
-	switch a.(type) {
+	switch v := a.(type) {
 	case nil, string, int64, float64, bool, []byte, time.Time:
 		return a, nil
 	case int:
-		return int64(a.(int)), nil
+		return int64(v), nil
 	}
 	return driver.DefaultParameterConverter.ConvertValue(a)
 }
