@@ -315,6 +315,25 @@ func TestRunSmoke(t *testing.T) {
 			t.Errorf("throughput %q = %+v, want a value >= 0", name, m)
 		}
 	}
+	// Tiny sizes say nothing about the targets: a smoke run names them
+	// without a verdict, and says so.
+	targets := 0
+	for _, r := range results {
+		for _, m := range r.Metrics {
+			if m.Target != "" {
+				targets++
+			}
+			if m.Met != nil {
+				t.Errorf("%s: %s judged (%v) in a smoke run", r.Scenario, m.Name, *m.Met)
+			}
+		}
+	}
+	if targets == 0 {
+		t.Error("no metric names a target")
+	}
+	if out := stdout.String(); !strings.HasPrefix(out, "smoke run:") || !strings.Contains(out, "not judged") || strings.Contains(out, "MISSED") {
+		t.Errorf("output does not say the smoke run judges nothing:\n%s", out)
+	}
 	for _, f := range []string{"throughput.json", "latency.svg", "backlog.svg", "throughput-1-cpu.pprof", "throughput-100-allocs.pprof", "backlog-cpu.pprof"} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s missing or empty: %v", f, err)

@@ -46,7 +46,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.APIKeySecret, "api-key-secret", envOr("HOOKD_API_KEY_SECRET", ""), "API key secret for --target (env HOOKD_API_KEY_SECRET)")
 	fs.BoolVar(&o.Profile, "profile", false, "save CPU and allocation profiles of hookd during each throughput run, the half-bad isolation run and the backlog drain")
 	fs.IntVar(&o.ProfileSeconds, "profile-seconds", 0, "length of each profile in seconds (default 10)")
-	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes: a quick check that the tool works, not a measurement")
+	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes: a quick check that the tool works, not a measurement; no target is judged")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -1,0 +1,30 @@
+package bench
+
+import "testing"
+
+func TestMetStatus(t *testing.T) {
+	t.Parallel()
+	r := &Result{}
+	r.Add("rate", 12, "/s").AtLeast(10)
+	r.Add("p99", 30, "ms").Below(25)
+	r.Add("p50", 1, "ms")
+	for i, want := range []string{"met", "MISSED", ""} {
+		if got := metStatus(r.Metrics[i]); got != want {
+			t.Errorf("%s: status %q, want %q", r.Metrics[i].Name, got, want)
+		}
+	}
+
+	r.unjudge()
+	for i, want := range []string{"not judged", "not judged", ""} {
+		m := r.Metrics[i]
+		if got := metStatus(m); got != want {
+			t.Errorf("unjudged %s: status %q, want %q", m.Name, got, want)
+		}
+		if m.Met != nil {
+			t.Errorf("unjudged %s: Met = %v, want nil", m.Name, *m.Met)
+		}
+	}
+	if got, want := r.Metrics[0].Target, ">= 10.0"; got != want {
+		t.Errorf("unjudged target %q, want %q (kept)", got, want)
+	}
+}
