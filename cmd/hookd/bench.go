@@ -54,6 +54,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) > 0 {
 		return usagef("bench: unexpected argument %q", rest[0])
 	}
+	// Zero asks for the default; below zero is a mistake, not a full run.
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{
+		{"events", o.Events < 0}, {"rate", o.Rate < 0}, {"duration", o.Duration < 0},
+		{"ingest-duration", o.IngestDuration < 0}, {"fanout", o.Fanout < 0},
+		{"fanout-rounds", o.FanoutRounds < 0}, {"backlog", o.Backlog < 0},
+		{"backlog-hooks", o.BacklogHooks < 0}, {"nodes", o.Nodes < 0},
+		{"concurrency", o.Concurrency < 0}, {"publishers", o.Publishers < 0},
+		{"batch-size", o.BatchSize < 0}, {"profile-seconds", o.ProfileSeconds < 0},
+	} {
+		if f.bad {
+			return usagef("bench: --%s must not be negative (0 takes the default)", f.name)
+		}
+	}
 	for _, s := range strings.Split(scenarios, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			o.Scenarios = append(o.Scenarios, s)

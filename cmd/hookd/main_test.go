@@ -419,6 +419,16 @@ func TestCommandLine(t *testing.T) {
 	if _, err := run("serve", "--body-format", "yaml", "--db", db); err == nil || !strings.Contains(err.Error(), "body-format") {
 		t.Fatalf("bad --body-format got %v", err)
 	}
+	// A negative size would otherwise start a full run with the defaults.
+	for _, flag := range []string{"--events", "--duration", "--backlog", "--nodes", "--batch-size"} {
+		v := "-5"
+		if flag == "--duration" {
+			v = "-5s"
+		}
+		if _, err := run("bench", flag, v, "--scenario", "ceiling"); err == nil || !strings.Contains(err.Error(), flag+" must not be negative") {
+			t.Errorf("bench %s %s got %v", flag, v, err)
+		}
+	}
 }
 
 // TestRoles checks what each --role runs: api serves the API without a
