@@ -104,6 +104,7 @@ func StartHookd(ctx context.Context, o LaunchOptions) (*Process, error) {
 	cmd := exec.Command(o.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = os.Environ()
+	dieWithBench(cmd)
 	if o.Pprof {
 		if p.PprofAddr, err = freeAddr(); err != nil {
 			logf.Close()
