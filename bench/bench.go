@@ -243,6 +243,15 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 		}
 		e.client = NewClient(o.Target, o.APIKeyID, o.APIKeySecret, o.Concurrency)
 		report.Machine.Hookd = "running at " + o.Target
+		if needsHookd(o.Scenarios) {
+			// Fail before the ceiling's minute, not in every scenario after it.
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := e.client.Check(cctx)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("--target %s: %w", o.Target, err)
+			}
+		}
 	} else if needsHookd(o.Scenarios) {
 		if err := e.startMain(ctx); err != nil {
 			return nil, err

@@ -368,6 +368,21 @@ func TestRunTargetSmoke(t *testing.T) {
 	if got := p.Engine(); !strings.HasPrefix(got, "sqlite: SQLite 3.") {
 		t.Errorf("Engine() = %q, want the banner's sqlite: SQLite 3.x...", got)
 	}
+	// A target that does not answer, or refuses the key, stops the run
+	// before any scenario.
+	for _, c := range []struct{ url, secret, want string }{
+		{"http://127.0.0.1:1", secret, "connection refused"},
+		{p.URL, "wrong", "answered 401"},
+	} {
+		results, err := bench.Run(ctx, bench.Options{
+			Scenarios: []string{"throughput"}, Smoke: true, Out: t.TempDir(),
+			Target: c.url, APIKeyID: id, APIKeySecret: c.secret,
+		})
+		if err == nil || !strings.Contains(err.Error(), "--target "+c.url) || !strings.Contains(err.Error(), c.want) || len(results) != 0 {
+			t.Errorf("target %s, secret %q: %d results, error %v; want none and an error with %q", c.url, c.secret, len(results), err, c.want)
+		}
+	}
+
 	var stdout bytes.Buffer
 	results, err := bench.Run(ctx, bench.Options{
 		Scenarios: []string{"throughput", "backlog"}, Smoke: true, Out: t.TempDir(), Stdout: &stdout,

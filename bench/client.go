@@ -89,6 +89,19 @@ func statusError(op string, status int, body []byte) error {
 	return fmt.Errorf("%s: answered %d: %s", op, status, bytes.TrimSpace(body))
 }
 
+// Check lists one webhook, to see that a hookd answers at BaseURL and takes
+// the key.
+func (c *Client) Check(ctx context.Context) error {
+	status, b, err := c.do(ctx, http.MethodGet, "/v1/webhooks?limit=1", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return statusError("list webhooks", status, b)
+	}
+	return nil
+}
+
 // CreateWebhook creates a webhook and returns its id.
 func (c *Client) CreateWebhook(ctx context.Context, name, url string, events []string, secret string) (string, error) {
 	body, _ := json.Marshal(map[string]any{"name": name, "url": url, "events": events, "secret": secret})
