@@ -245,10 +245,7 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 		report.Machine.Hookd = "running at " + o.Target
 		if needsHookd(o.Scenarios) {
 			// Fail before the ceiling's minute, not in every scenario after it.
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := e.client.Check(cctx)
-			cancel()
-			if err != nil {
+			if err := e.preflight(ctx); err != nil {
 				return nil, fmt.Errorf("--target %s: %w", o.Target, err)
 			}
 		}
@@ -308,6 +305,22 @@ func Run(ctx context.Context, o Options) ([]*Result, error) {
 	}
 	fmt.Fprintf(o.Stdout, "results: %s\n", filepath.Join(o.Out, "results.json"))
 	return results, ctx.Err()
+}
+
+// preflight checks that the hookd at --target answers, takes the key, and
+// may send to the bench's sink on 127.0.0.1.
+func (e *env) preflight(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := e.client.Check(ctx); err != nil {
+		return err
+	}
+	url := e.sink.URL() + "/preflight"
+	id, err := e.client.CreateWebhook(ctx, "bench preflight", url, []string{"accounts.added"}, e.secret)
+	if err != nil {
+		return fmt.Errorf("a webhook to the bench's sink, %s: %w (a hookd sends to loopback addresses only when started with --allow-private)", url, err)
+	}
+	return e.client.DeleteWebhook(ctx, id)
 }
 
 func needsHookd(names []string) bool {

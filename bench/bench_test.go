@@ -368,15 +368,26 @@ func TestRunTargetSmoke(t *testing.T) {
 	if got := p.Engine(); !strings.HasPrefix(got, "sqlite: SQLite 3.") {
 		t.Errorf("Engine() = %q, want the banner's sqlite: SQLite 3.x...", got)
 	}
-	// A target that does not answer, or refuses the key, stops the run
-	// before any scenario.
-	for _, c := range []struct{ url, secret, want string }{
-		{"http://127.0.0.1:1", secret, "connection refused"},
-		{p.URL, "wrong", "answered 401"},
+	// A target that does not answer, refuses the key, or may not send to
+	// loopback addresses stops the run before any scenario.
+	strictDB := filepath.Join(dir, "strict.db")
+	strictID, strictSecret, err := bench.CreateKey(ctx, bin, strictDB, "strict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict, err := bench.StartHookd(ctx, bench.LaunchOptions{Bin: bin, DB: strictDB, LogPath: filepath.Join(dir, "strict.log"), Args: []string{"--allow-private=false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Stop()
+	for _, c := range []struct{ url, id, secret, want string }{
+		{"http://127.0.0.1:1", id, secret, "connection refused"},
+		{p.URL, id, "wrong", "answered 401"},
+		{strict.URL, strictID, strictSecret, "--allow-private"},
 	} {
 		results, err := bench.Run(ctx, bench.Options{
 			Scenarios: []string{"throughput"}, Smoke: true, Out: t.TempDir(),
-			Target: c.url, APIKeyID: id, APIKeySecret: c.secret,
+			Target: c.url, APIKeyID: c.id, APIKeySecret: c.secret,
 		})
 		if err == nil || !strings.Contains(err.Error(), "--target "+c.url) || !strings.Contains(err.Error(), c.want) || len(results) != 0 {
 			t.Errorf("target %s, secret %q: %d results, error %v; want none and an error with %q", c.url, c.secret, len(results), err, c.want)

@@ -215,15 +215,21 @@ func PrintSummary(w io.Writer, results []*Result) {
 		}
 	}
 	tw.Flush()
-	var errs []string
+	var errs, failed []string
 	for _, r := range results {
 		for name, n := range r.Errors {
 			errs = append(errs, fmt.Sprintf("%s %s=%d", r.Scenario, name, n))
 		}
+		if r.Err != "" {
+			failed = append(failed, r.Scenario)
+		}
 	}
-	if len(errs) > 0 {
+	switch {
+	case len(errs) > 0:
 		fmt.Fprintf(w, "errors: %s\n", strings.Join(errs, ", "))
-	} else {
+	case len(failed) > 0:
+		fmt.Fprintf(w, "errors: none counted, but these scenarios did not finish: %s (see their tables)\n", strings.Join(failed, ", "))
+	default:
 		fmt.Fprintln(w, "errors: none (every delivery verified, no duplicates)")
 	}
 }

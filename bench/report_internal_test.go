@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMetStatus(t *testing.T) {
 	t.Parallel()
@@ -26,5 +29,23 @@ func TestMetStatus(t *testing.T) {
 	}
 	if got, want := r.Metrics[0].Target, ">= 10.0"; got != want {
 		t.Errorf("unjudged target %q, want %q (kept)", got, want)
+	}
+}
+
+func TestPrintSummaryFailed(t *testing.T) {
+	t.Parallel()
+	ok := &Result{Scenario: "ceiling"}
+	ok.Add("ceiling deliveries/s", 20000, "/s").Head()
+	var b strings.Builder
+	PrintSummary(&b, []*Result{ok})
+	if !strings.Contains(b.String(), "errors: none (every delivery verified") {
+		t.Errorf("clean run's summary:\n%s", b.String())
+	}
+
+	failed := &Result{Scenario: "throughput", Err: "1 webhook: create webhook 0: answered 400"}
+	b.Reset()
+	PrintSummary(&b, []*Result{ok, failed})
+	if s := b.String(); strings.Contains(s, "every delivery verified") || !strings.Contains(s, "did not finish: throughput") {
+		t.Errorf("summary with a failed scenario:\n%s", s)
 	}
 }
