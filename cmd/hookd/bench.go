@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.Out, "out", "bench-out", "directory for JSON results, SVG charts, profiles and hookd logs")
 	fs.StringVar(&o.DB, "db", "", "database of the hookd started: a postgres:// URL (default: SQLite in a temporary directory)")
 	fs.StringVar(&o.Hookd, "hookd", "", "hookd binary to start (default: this executable)")
-	fs.StringVar(&o.Target, "target", "", "URL of a running hookd to measure instead of starting one (needs --api-key-id and --api-key-secret)")
+	fs.StringVar(&o.Target, "target", "", "URL of a running hookd to measure instead of starting one (needs --api-key-id and --api-key-secret, and that hookd started with --allow-private: the sink is on 127.0.0.1)")
 	fs.StringVar(&o.APIKeyID, "api-key-id", envOr("HOOKD_API_KEY_ID", ""), "API key id for --target (env HOOKD_API_KEY_ID)")
 	fs.StringVar(&o.APIKeySecret, "api-key-secret", envOr("HOOKD_API_KEY_SECRET", ""), "API key secret for --target (env HOOKD_API_KEY_SECRET)")
 	fs.BoolVar(&o.Profile, "profile", false, "save CPU and allocation profiles of hookd during each throughput run, the half-bad isolation run and the backlog drain")
