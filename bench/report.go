@@ -224,12 +224,13 @@ func PrintSummary(w io.Writer, results []*Result) {
 			failed = append(failed, r.Scenario)
 		}
 	}
-	switch {
-	case len(errs) > 0:
+	if len(errs) > 0 {
 		fmt.Fprintf(w, "errors: %s\n", strings.Join(errs, ", "))
-	case len(failed) > 0:
-		fmt.Fprintf(w, "errors: none counted, but these scenarios did not finish: %s (see their tables)\n", strings.Join(failed, ", "))
-	default:
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "did not finish: %s (see their tables)\n", strings.Join(failed, ", "))
+	}
+	if len(errs) == 0 && len(failed) == 0 {
 		fmt.Fprintln(w, "errors: none (every delivery verified, no duplicates)")
 	}
 }

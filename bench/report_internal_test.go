@@ -48,4 +48,11 @@ func TestPrintSummaryFailed(t *testing.T) {
 	if s := b.String(); strings.Contains(s, "every delivery verified") || !strings.Contains(s, "did not finish: throughput") {
 		t.Errorf("summary with a failed scenario:\n%s", s)
 	}
+
+	failed.AddError("bad_signatures", 2)
+	b.Reset()
+	PrintSummary(&b, []*Result{ok, failed})
+	if s := b.String(); !strings.Contains(s, "did not finish: throughput") || !strings.Contains(s, "throughput bad_signatures=2") {
+		t.Errorf("summary with a failed scenario and an error count:\n%s", s)
+	}
 }
